@@ -1,0 +1,73 @@
+# Hengdian Studio Booking — the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hengdian
+SQLITE_TEST_URL := sqlite:///$(CURDIR)/var/test.sqlite3
+export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help install install-dev run test lint test-postgres test-sqlite messages clean
+
+help:
+	@echo "make run     set up and serve the app with demo data on http://127.0.0.1:8000"
+	@echo "make test    lint, migration check, and the test suite on PostgreSQL and on SQLite"
+	@echo "make messages  update and compile the translation catalogs (needs gettext)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PIP) install -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+run: install
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	# Every process started here is in this shell's group; stop them all on exit.
+	trap 'trap - EXIT INT TERM; kill 0 2>/dev/null || true' EXIT INT TERM
+	if $(PY) -c "import os, redis; redis.Redis.from_url(os.environ['CELERY_BROKER_URL'], socket_connect_timeout=1).ping()" 2>/dev/null; then
+	  echo "Redis answers at $$CELERY_BROKER_URL: starting a Celery worker with beat."
+	  $(VENV)/bin/celery -A hengdian worker --beat --loglevel INFO --concurrency 2 \
+	    --schedule var/celerybeat-schedule &
+	else
+	  echo "Redis does not answer at $$CELERY_BROKER_URL, so no Celery worker is started:"
+	  echo "background work (emails) runs inline in the web process instead."
+	  export CELERY_TASK_ALWAYS_EAGER=1
+	fi
+	echo "Emails are printed below (EMAIL_URL=consolemail://)."
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+test-postgres: install-dev
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest
+
+test-sqlite: install-dev
+	mkdir -p var
+	DATABASE_URL=$(SQLITE_TEST_URL) $(PY) -m pytest -m "not browser"
+
+test: lint test-postgres test-sqlite
+
+messages: install-dev
+	$(PY) manage.py makemessages --all --ignore=.venv --ignore=staticfiles --no-obsolete
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) staticfiles var .pytest_cache

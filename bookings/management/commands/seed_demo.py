@@ -1,0 +1,295 @@
+"""Load demo data: sets, equipment, workshops, a staff admin and a crew.
+
+Safe to run again: existing rows (matched by slug or email) are left as they are.
+"""
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.models import Crew, Equipment, StudioSet, User
+from workshops.models import Session, Workshop
+
+DEMO_PASSWORD = "hengdian-demo-2025"  # noqa: S105 - printed on purpose: demo logins only
+STAFF_EMAIL = "staff@hengdian.example"
+CREW_EMAIL = "coordinator@redlantern.example"
+
+C = StudioSet.Category
+SETS = [
+    # slug, name, category, rate, changeover days, vertical, area, crew size, features, description
+    (
+        "ming-qing-palace-hall",
+        "Ming-Qing palace hall",
+        C.PALACE,
+        28000,
+        1,
+        True,
+        2400,
+        120,
+        "throne dais, practical lanterns, three-phase power",
+        "The great hall of the Ming-Qing palace, with its throne dais and lacquered columns.",
+    ),
+    (
+        "qin-palace-courtyard",
+        "Qin palace courtyard",
+        C.PALACE,
+        22000,
+        1,
+        True,
+        5200,
+        200,
+        "natural light, horse access, three-phase power",
+        "An open stone courtyard of the Qin palace, for processions and duels.",
+    ),
+    (
+        "hong-kong-street-1980s",
+        "Hong Kong street, 1980s",
+        C.ANCIENT_STREET,
+        18000,
+        1,
+        True,
+        3600,
+        150,
+        "neon signage, tram stop, practical shopfronts",
+        "A block of 1980s Hong Kong: tenement fronts, neon signs, a tram stop and street stalls.",
+    ),
+    (
+        "qing-dynasty-market-street",
+        "Qing dynasty market street",
+        C.ANCIENT_STREET,
+        15000,
+        0,
+        True,
+        4000,
+        150,
+        "natural light, teahouse interior",
+        "Shops, a teahouse and an archway on a Qing-era market street.",
+    ),
+    (
+        "modern-ceo-office",
+        "Modern CEO office",
+        C.MODERN_OFFICE,
+        6800,
+        0,
+        True,
+        180,
+        30,
+        "floor-to-ceiling windows, city backdrop, practical lights",
+        "A glass corner office with a skyline backdrop: the billionaire-boss scene every micro drama needs.",
+    ),
+    (
+        "hospital-ward",
+        "Hospital ward",
+        C.HOSPITAL,
+        5200,
+        0,
+        True,
+        220,
+        30,
+        "working monitors, corridor, nurses' station",
+        "A four-bed ward with a corridor and nurses' station.",
+    ),
+    (
+        "luxury-villa",
+        "Luxury villa",
+        C.RESIDENCE,
+        12000,
+        1,
+        True,
+        900,
+        60,
+        "staircase, pool terrace, natural light",
+        "A furnished villa with a sweeping staircase and a pool terrace.",
+    ),
+    (
+        "wedding-hall",
+        "Wedding hall",
+        C.WEDDING_HALL,
+        9800,
+        1,
+        True,
+        600,
+        80,
+        "stage, chandelier rig, aisle",
+        "A banquet hall dressed for a wedding, with stage and aisle.",
+    ),
+    (
+        "courtroom",
+        "Courtroom",
+        C.COURTROOM,
+        7500,
+        0,
+        True,
+        300,
+        40,
+        "judge's bench, public gallery",
+        "A modern courtroom with judge's bench, dock and public gallery.",
+    ),
+    (
+        "police-station",
+        "Police station",
+        C.POLICE_STATION,
+        6200,
+        0,
+        True,
+        350,
+        40,
+        "interview room with mirror, holding cell",
+        "Front desk, open-plan office, interview room and cells.",
+    ),
+    (
+        "campus-classroom",
+        "Campus classroom",
+        C.SCHOOL,
+        4200,
+        0,
+        True,
+        160,
+        40,
+        "blackboard, corridor lockers, natural light",
+        "A senior-school classroom with corridor and lockers.",
+    ),
+    (
+        "city-rooftop",
+        "City rooftop",
+        C.ROOFTOP,
+        5600,
+        0,
+        True,
+        500,
+        30,
+        "skyline view, water tanks, natural light",
+        "A rooftop with a skyline view for confessions and confrontations.",
+    ),
+    (
+        "green-screen-stage-3",
+        "Green-screen stage 3",
+        C.GREEN_SCREEN,
+        8800,
+        0,
+        True,
+        800,
+        50,
+        "cyclorama, lighting grid, three-phase power",
+        "A three-wall green cyclorama with a full lighting grid.",
+    ),
+]
+
+E = Equipment.Category
+EQUIPMENT = [
+    ("vertical-camera-kit", "Vertical camera kit (9:16 cage, lenses, media)", E.CAMERA_KIT, 1200, 12),
+    ("cinema-zoom-lens", "Cinema zoom lens 18–55 mm", E.LENS, 450, 6),
+    ("three-axis-gimbal", "Three-axis gimbal", E.GIMBAL, 380, 10),
+    ("led-panel-1x1", "LED panel 1×1 bi-colour", E.LIGHTING, 160, 40),
+    ("led-fresnel-300w", "LED Fresnel 300 W", E.LIGHTING, 260, 16),
+    ("wireless-lav-set", "Wireless lavalier set (2 channels)", E.AUDIO, 180, 20),
+    ("field-monitor-7", "7-inch field monitor", E.MONITOR, 150, 14),
+    ("teleprompter", "Teleprompter", E.TELEPROMPTER, 220, 4),
+    ("c-stand-kit", "C-stand kit (10 stands)", E.GRIP, 120, 8),
+    ("battery-power-station", "Battery power station 2 kWh", E.POWER, 200, 10),
+]
+
+WORKSHOPS = [
+    (
+        "micro-drama-production-intensive",
+        "Micro-drama production intensive",
+        "Five days on set: how a 60-episode vertical series is planned, shot and cut in a week.",
+        Decimal("6800"),
+        [(21, 5, "en", 20), (49, 5, "zh-hans", 24)],
+    ),
+    (
+        "acting-for-vertical-screens",
+        "Acting for vertical screens",
+        "Performance, blocking and eyelines for the 9:16 frame, with working micro-drama directors.",
+        Decimal("3200"),
+        [(28, 3, "en", 16), (35, 3, "es", 16)],
+    ),
+    (
+        "open-day-hengdian-sets",
+        "Open day: the sets of Hengdian",
+        "A guided day through the palace, street and modern sets, with a booking-desk briefing.",
+        Decimal("0"),
+        [(14, 1, "en", 40)],
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo sets, equipment, workshops and accounts (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true", help="Also run when DJANGO_DEBUG is off (creates demo logins)."
+        )
+
+    @transaction.atomic
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates logins with a known password; use --force outside development."
+            )
+        created = 0
+        for slug, name, category, rate, changeover, vertical, area, crew_size, features, text in SETS:
+            _, new = StudioSet.objects.get_or_create(
+                slug=slug,
+                defaults={
+                    "name": name,
+                    "category": category,
+                    "daily_rate": Decimal(rate),
+                    "changeover_days": changeover,
+                    "vertical_ready": vertical,
+                    "area_m2": area,
+                    "max_crew_size": crew_size,
+                    "features": features,
+                    "description": text,
+                },
+            )
+            created += new
+        for slug, name, category, rate, stock in EQUIPMENT:
+            _, new = Equipment.objects.get_or_create(
+                slug=slug,
+                defaults={"name": name, "category": category, "daily_rate": Decimal(rate), "stock": stock},
+            )
+            created += new
+        today = timezone.localdate()
+        for slug, title, summary, fee, sessions in WORKSHOPS:
+            workshop, new = Workshop.objects.get_or_create(
+                slug=slug, defaults={"title": title, "summary": summary, "fee": fee, "is_published": True}
+            )
+            created += new
+            for in_days, length, language, capacity in sessions:
+                starts = timezone.make_aware(datetime.combine(today + timedelta(days=in_days), time(9, 0)))
+                _, new = Session.objects.get_or_create(
+                    workshop=workshop,
+                    language=language,
+                    defaults={
+                        "starts_at": starts,
+                        "ends_at": starts + timedelta(days=length - 1, hours=8),
+                        "registration_closes_at": starts - timedelta(days=7),
+                        "venue": "Hengdian International Training Centre, Dongyang",
+                        "capacity": capacity,
+                    },
+                )
+                created += new
+        if not User.objects.filter(email=STAFF_EMAIL).exists():
+            User.objects.create_superuser(email=STAFF_EMAIL, password=DEMO_PASSWORD, first_name="Studio desk")
+            created += 1
+        if not User.objects.filter(email=CREW_EMAIL).exists():
+            crew = Crew.objects.create(
+                name="Red Lantern Pictures", contact_phone="+86 571 8800 1234", country="CN"
+            )
+            User.objects.create_user(
+                email=CREW_EMAIL,
+                password=DEMO_PASSWORD,
+                first_name="Line producer",
+                crew=crew,
+                crew_role=User.CrewRole.OWNER,
+            )
+            created += 1
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} rows created)."))
+        self.stdout.write(f"  Staff admin:  {STAFF_EMAIL} / {DEMO_PASSWORD}  (http://127.0.0.1:8000/admin/)")
+        self.stdout.write(f"  Crew member:  {CREW_EMAIL} / {DEMO_PASSWORD}")

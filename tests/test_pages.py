@@ -1,0 +1,77 @@
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from bookings.models import Equipment, StudioSet, User
+from workshops.models import Session
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent():
+    call_command("seed_demo")
+    counts = (
+        StudioSet.objects.count(),
+        Equipment.objects.count(),
+        Session.objects.count(),
+        User.objects.count(),
+    )
+    call_command("seed_demo")
+    again = (
+        StudioSet.objects.count(),
+        Equipment.objects.count(),
+        Session.objects.count(),
+        User.objects.count(),
+    )
+    assert counts == again
+    assert counts[0] >= 12
+    assert User.objects.filter(is_staff=True).exists()
+    assert User.objects.filter(crew__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_home_explains_and_links_to_sets_and_workshops(client):
+    call_command("seed_demo")
+    page = client.get("/").content.decode()
+    assert reverse("bookings:set_list") in page
+    assert reverse("workshops:list") in page
+    assert "Asia/Shanghai" in page
+    assert "Micro-drama production intensive" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["bookings:set_list", "bookings:equipment_list", "workshops:list"])
+def test_catalogue_pages_show_demo_data_to_anyone(client, name):
+    call_command("seed_demo")
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert any(
+        s in text for s in ("Ming-Qing palace hall", "Vertical camera kit", "Acting for vertical screens")
+    )
+
+
+@pytest.mark.django_db
+def test_set_detail_shows_the_set_and_404s_for_inactive_ones(client):
+    call_command("seed_demo")
+    studio_set = StudioSet.objects.get(slug="modern-ceo-office")
+    assert "Modern CEO office" in client.get(studio_set.get_absolute_url()).content.decode()
+    studio_set.is_active = False
+    studio_set.save()
+    assert client.get(studio_set.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.django_db
+def test_unknown_page_is_a_friendly_404(client, settings):
+    settings.DEBUG = False
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "We could not find that page" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_admin_is_staff_only(client, crew_owner, staff_admin):
+    client.force_login(crew_owner)
+    assert client.get(reverse("admin:index")).status_code == 302
+    client.force_login(staff_admin)
+    for name in ["admin:index", "admin:bookings_crew_changelist", "admin:bookings_user_changelist"]:
+        assert client.get(reverse(name)).status_code == 200

@@ -1,0 +1,55 @@
+"""Settings behave as the README says: each case starts a fresh process with its own environment."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "booking.hengdian.example",
+}
+
+
+def _manage(*args: str, **env_overrides: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_DEBUG"}}
+    for key, value in env_overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_production_mode_refuses_to_start_without(missing):
+    result = _manage("check", **{**PRODUCTION, missing: None})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"The environment variable {missing} must be set" in result.stderr
+
+
+def test_a_malformed_value_names_its_variable():
+    result = _manage("check", CONN_MAX_AGE="forever")
+    assert result.returncode != 0
+    assert "CONN_MAX_AGE" in result.stderr
+
+
+def test_deploy_check_is_clean_in_production_mode():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_debug_defaults_on_for_local_runs():
+    result = _manage(
+        "shell", "-c", "from django.conf import settings; print(settings.DEBUG, settings.TIME_ZONE)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True Asia/Shanghai"
