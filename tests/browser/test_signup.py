@@ -1,0 +1,44 @@
+import re
+
+from playwright.sync_api import expect
+
+from bookings.models import User
+
+
+def test_a_coordinator_signs_up_their_crew_and_lands_on_its_page(page):
+    page.goto("/")
+    page.get_by_role("button", name="Toggle navigation").click()
+    page.get_by_role("link", name="Sign up").click()
+    expect(page).to_have_url(re.compile(r"/accounts/signup/$"))
+
+    page.get_by_label("Company name").fill("Golden Phoenix Shorts")
+    page.get_by_label("Contact phone").fill("+86 579 8655 1234")
+    page.get_by_label("Country").select_option("CN")
+    page.get_by_label("Your name").fill("Line producer")
+    page.get_by_label("Email").fill("lp@goldenphoenix.example")
+    page.locator("#id_password1").fill("short")
+    page.locator("#id_password2").fill("short")
+    page.get_by_role("button", name="Create account").click()
+
+    # A weak password is refused next to the field, and nothing is saved.
+    expect(page.locator("#div_id_password1")).to_contain_text("too short")
+    assert not User.objects.filter(email="lp@goldenphoenix.example").exists()
+
+    page.locator("#id_password1").fill("red-lanterns-at-dusk-7")
+    page.locator("#id_password2").fill("red-lanterns-at-dusk-7")
+    page.get_by_role("button", name="Create account").click()
+
+    expect(page).to_have_url(re.compile(r"/crew/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Golden Phoenix Shorts")
+    expect(page.locator("#crew-members")).to_contain_text("lp@goldenphoenix.example")
+    user = User.objects.get(email="lp@goldenphoenix.example")
+    assert user.crew.name == "Golden Phoenix Shorts"
+    assert user.is_crew_owner
+
+
+def test_the_language_switcher_changes_the_page(page):
+    page.goto("/")
+    page.get_by_role("button", name="Toggle navigation").click()
+    page.get_by_label("Language").select_option("es")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.locator(".navbar-brand")).to_have_text("Reservas de Estudios Hengdian")
