@@ -145,6 +145,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=_env("AXES_COOLOFF_MINUTES", env.int, 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_CALLABLE = "bookings.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
+# The log-in form posts the email in a field called "username" (Django's AuthenticationForm).
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
 # Behind a proxy, AXES_IPWARE_META_PRECEDENCE_ORDER can name the header to trust.
 AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IP_HEADERS", default=["REMOTE_ADDR"])

@@ -8,14 +8,14 @@ from workshops.models import Session
 
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent():
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
     counts = (
         StudioSet.objects.count(),
         Equipment.objects.count(),
         Session.objects.count(),
         User.objects.count(),
     )
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
     again = (
         StudioSet.objects.count(),
         Equipment.objects.count(),
@@ -30,7 +30,7 @@ def test_seed_demo_is_idempotent():
 
 @pytest.mark.django_db
 def test_home_explains_and_links_to_sets_and_workshops(client):
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
     page = client.get("/").content.decode()
     assert reverse("bookings:set_list") in page
     assert reverse("workshops:list") in page
@@ -41,7 +41,7 @@ def test_home_explains_and_links_to_sets_and_workshops(client):
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["bookings:set_list", "bookings:equipment_list", "workshops:list"])
 def test_catalogue_pages_show_demo_data_to_anyone(client, name):
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
     response = client.get(reverse(name))
     assert response.status_code == 200
     text = response.content.decode()
@@ -52,7 +52,7 @@ def test_catalogue_pages_show_demo_data_to_anyone(client, name):
 
 @pytest.mark.django_db
 def test_set_detail_shows_the_set_and_404s_for_inactive_ones(client):
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
     studio_set = StudioSet.objects.get(slug="modern-ceo-office")
     assert "Modern CEO office" in client.get(studio_set.get_absolute_url()).content.decode()
     studio_set.is_active = False

@@ -52,4 +52,4 @@ def test_debug_defaults_on_for_local_runs():
         "shell", "-c", "from django.conf import settings; print(settings.DEBUG, settings.TIME_ZONE)"
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "True Asia/Shanghai"
+    assert result.stdout.strip().splitlines()[-1] == "True Asia/Shanghai"
