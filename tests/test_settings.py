@@ -16,7 +16,9 @@ PRODUCTION = {
 
 
 def _manage(*args: str, **env_overrides: str | None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_DEBUG"}}
+    # DJANGO_ALLOW_ASYNC_UNSAFE belongs to the browser tests, never to a deployment.
+    dropped = {"SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     for key, value in env_overrides.items():
         if value is None:
             env.pop(key, None)

@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from bookings.models import User
 
@@ -102,7 +103,7 @@ def test_a_plain_member_cannot_add_members(client, crew_member, mailoutbox):
     response = client.post(ADD, {"full_name": "Sneaky", "email": "sneaky@example.com"})
 
     assert response.status_code == 400
-    assert "Only the crew's owner" in response.content.decode()
+    assert escape("Only the crew's owner can add members.") in response.content.decode()
     assert not User.objects.filter(email="sneaky@example.com").exists()
 
 
