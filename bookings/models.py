@@ -1,10 +1,13 @@
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -112,6 +115,31 @@ class User(AbstractUser):
         return self.crew_id is not None and self.crew_role == self.CrewRole.OWNER
 
 
+# Bounds the window the catalogue looks at when it widens a range by changeovers.
+MAX_CHANGEOVER_DAYS = 14
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Whole shoot days from ``start`` to ``end``, both included, in the studio's time zone."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def dates(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(self.days)]
+
+    def overlaps(self, start: date, end: date) -> bool:
+        return self.start <= end and start <= self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d} – {self.end:%Y-%m-%d}" if self.days > 1 else f"{self.start:%Y-%m-%d}"
+
+
 class StudioSet(models.Model):
     """A bookable standing set, stage or backlot location; one crew at a time."""
 
@@ -141,6 +169,7 @@ class StudioSet(models.Model):
     changeover_days = models.PositiveSmallIntegerField(
         _("changeover days"),
         default=0,
+        validators=[MaxValueValidator(MAX_CHANGEOVER_DAYS)],
         help_text=_("Days kept free after each booking to reset the set."),
     )
     vertical_ready = models.BooleanField(_("suits vertical shooting"), default=True)
@@ -158,6 +187,9 @@ class StudioSet(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(daily_rate__gte=0), name="studioset_daily_rate_not_negative"),
+            models.CheckConstraint(
+                condition=Q(changeover_days__lte=MAX_CHANGEOVER_DAYS), name="studioset_changeover_at_most_14"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -205,3 +237,224 @@ class Equipment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Blackout(models.Model):
+    """A period when a set, or some units of an equipment kind, cannot be booked."""
+
+    class Reason(models.TextChoices):
+        MAINTENANCE = "maintenance", _("Maintenance")
+        STUDIO_EVENT = "studio_event", _("Studio event")
+        OTHER = "other", _("Other")
+
+    studio_set = models.ForeignKey(
+        StudioSet,
+        verbose_name=_("set"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="blackouts",
+    )
+    equipment = models.ForeignKey(
+        Equipment,
+        verbose_name=_("equipment"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="blackouts",
+    )
+    units = models.PositiveIntegerField(
+        _("units"), null=True, blank=True, help_text=_("For equipment: how many units are unavailable.")
+    )
+    start_date = models.DateField(_("first day"))
+    end_date = models.DateField(_("last day"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, default=Reason.MAINTENANCE)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("blackout")
+        verbose_name_plural = _("blackouts")
+        ordering = ["start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name="blackout_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(studio_set__isnull=False, equipment__isnull=True, units__isnull=True)
+                    | Q(studio_set__isnull=True, equipment__isnull=False, units__gt=0)
+                ),
+                name="blackout_set_or_equipment_units",
+            ),
+        ]
+        indexes = [models.Index(fields=["start_date", "end_date"])]
+
+    def __str__(self) -> str:
+        what = self.studio_set or f"{self.units} × {self.equipment}"
+        return f"{what}: {self.start_date} – {self.end_date}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = _("The last day cannot be before the first day.")
+        if bool(self.studio_set_id) == bool(self.equipment_id):
+            errors["studio_set"] = _("Choose either a set or an equipment kind.")
+        elif self.equipment_id and not self.units:
+            errors["units"] = _("Say how many units are unavailable.")
+        elif self.studio_set_id and self.units:
+            errors["units"] = _("Units apply to equipment only.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class ShootPlan(models.Model):
+    """Several bookings of one crew requested together; they succeed or fail as a whole."""
+
+    crew = models.ForeignKey(Crew, verbose_name=_("crew"), on_delete=models.PROTECT, related_name="plans")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shoot plan")
+        verbose_name_plural = _("shoot plans")
+
+    def __str__(self) -> str:
+        return f"{self.crew} #{self.pk}"
+
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out over the phone
+
+
+def new_reference() -> str:
+    return "HD-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+class BookingQuerySet(models.QuerySet):
+    def active(self) -> "BookingQuerySet":
+        return self.filter(status__in=Booking.ACTIVE_STATUSES)
+
+    def for_user(self, user) -> "BookingQuerySet":
+        """What ``user`` may see: staff everything, a crew member their crew's, others nothing."""
+        if user.is_staff:
+            return self
+        if getattr(user, "crew_id", None):
+            return self.filter(crew_id=user.crew_id)
+        return self.none()
+
+
+class Booking(models.Model):
+    """One crew, one set, a range of whole shoot days, plus equipment lines."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
+        COMPLETED = "completed", _("Completed")
+
+    ACTIVE_STATUSES = (Status.REQUESTED, Status.CONFIRMED)
+
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, default=new_reference, editable=False
+    )
+    plan = models.ForeignKey(
+        ShootPlan, verbose_name=_("shoot plan"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    crew = models.ForeignKey(Crew, verbose_name=_("crew"), on_delete=models.PROTECT, related_name="bookings")
+    studio_set = models.ForeignKey(
+        StudioSet, verbose_name=_("set"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    start_date = models.DateField(_("first shoot day"))
+    end_date = models.DateField(_("last shoot day"))
+    # The last day the set stays blocked: end_date plus the set's changeover at
+    # booking time. Stored so the database itself can refuse overlaps.
+    blocked_until = models.DateField(_("blocked until"), editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    hold_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
+    quote_total = models.DecimalField(_("quoted total (CNY)"), max_digits=12, decimal_places=2)
+    quote_lines = models.JSONField(_("quote breakdown"), default=list)
+    notes = models.TextField(_("notes"), max_length=2000, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        ordering = ["start_date", "studio_set__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name="booking_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(blocked_until__gte=F("end_date")), name="booking_blocked_covers_shoot"
+            ),
+            models.CheckConstraint(condition=Q(quote_total__gte=0), name="booking_quote_not_negative"),
+            # On PostgreSQL, migration 0003 adds an exclusion constraint: no two
+            # active bookings of one set over overlapping [start_date, blocked_until].
+        ]
+        indexes = [
+            models.Index(fields=["studio_set", "start_date", "blocked_until"], name="booking_set_days"),
+            models.Index(fields=["status", "hold_expires_at"], name="booking_status_hold"),
+            models.Index(fields=["crew", "start_date"], name="booking_crew_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def get_absolute_url(self) -> str:
+        return reverse("bookings:detail", args=[self.reference])
+
+    @property
+    def days(self) -> DayRange:
+        return DayRange(self.start_date, self.end_date)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    def can_be_cancelled_by(self, user, today: date) -> bool:
+        allowed = user.is_staff or (user.crew_id is not None and user.crew_id == self.crew_id)
+        return allowed and self.is_active and today < self.start_date
+
+
+class BookingItem(models.Model):
+    """Units of one equipment kind held by a booking, at the rate quoted when it was made."""
+
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.CASCADE, related_name="items"
+    )
+    equipment = models.ForeignKey(
+        Equipment, verbose_name=_("equipment"), on_delete=models.PROTECT, related_name="booking_items"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    daily_rate = models.DecimalField(_("daily rate (CNY)"), max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("equipment line")
+        verbose_name_plural = _("equipment lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="bookingitem_quantity_positive"),
+            models.CheckConstraint(condition=Q(daily_rate__gte=0), name="bookingitem_rate_not_negative"),
+            models.UniqueConstraint(fields=["booking", "equipment"], name="bookingitem_one_line_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.equipment}"

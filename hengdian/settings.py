@@ -151,6 +151,12 @@ AXES_VERBOSE = False
 # Behind a proxy, AXES_IPWARE_META_PRECEDENCE_ORDER can name the header to trust.
 AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IP_HEADERS", default=["REMOTE_ADDR"])
 
+# --- Booking rules ----------------------------------------------------------
+BOOKING_HOLD_HOURS = _env("BOOKING_HOLD_HOURS", env.int, 48)  # a request holds the set this long
+BOOKING_MAX_DAYS = _env("BOOKING_MAX_DAYS", env.int, 30)
+BOOKING_DEFAULT_DAYS = 7
+BOOKING_MAX_DAYS_AHEAD = _env("BOOKING_MAX_DAYS_AHEAD", env.int, 365)
+
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [

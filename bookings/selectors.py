@@ -1,0 +1,177 @@
+"""Reads shared by several pages. Each runs a fixed number of queries, however much data there is."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import MAX_CHANGEOVER_DAYS, Blackout, Booking, BookingItem, DayRange, Equipment, StudioSet
+
+
+def _active_bookings_near(set_ids: Iterable[int] | None, days: DayRange) -> QuerySet[Booking]:
+    """Active bookings whose blocked days could touch ``days`` widened by any changeover."""
+    qs = Booking.objects.active().filter(
+        start_date__lte=days.end + timedelta(days=MAX_CHANGEOVER_DAYS), blocked_until__gte=days.start
+    )
+    return qs if set_ids is None else qs.filter(studio_set_id__in=set_ids)
+
+
+def set_clashes(studio_set: StudioSet, days: DayRange, bookings: Iterable[Booking]) -> list[Booking]:
+    """Bookings that overlap ``days`` once both sides are widened by their changeover."""
+    widened_end = days.end + timedelta(days=studio_set.changeover_days)
+    return [
+        b
+        for b in bookings
+        if b.studio_set_id == studio_set.pk and b.start_date <= widened_end and days.start <= b.blocked_until
+    ]
+
+
+def set_blackouts_overlapping(studio_set_ids: Iterable[int], days: DayRange) -> QuerySet[Blackout]:
+    return Blackout.objects.filter(
+        studio_set_id__in=studio_set_ids, start_date__lte=days.end, end_date__gte=days.start
+    )
+
+
+def busy_set_ids(days: DayRange, set_ids: Iterable[int] | None = None) -> set[int]:
+    """Sets that cannot take a booking for ``days``: two queries in all."""
+    changeover = dict(
+        StudioSet.objects.filter(**({"pk__in": set_ids} if set_ids is not None else {})).values_list(
+            "pk", "changeover_days"
+        )
+    )
+    busy: set[int] = set()
+    for b in _active_bookings_near(set_ids, days).only("studio_set_id", "start_date", "blocked_until"):
+        widened_end = days.end + timedelta(days=changeover.get(b.studio_set_id, 0))
+        if b.start_date <= widened_end and days.start <= b.blocked_until:
+            busy.add(b.studio_set_id)
+    blackouts = Blackout.objects.filter(
+        studio_set__isnull=False, start_date__lte=days.end, end_date__gte=days.start
+    )
+    if set_ids is not None:
+        blackouts = blackouts.filter(studio_set_id__in=set_ids)
+    busy.update(blackouts.values_list("studio_set_id", flat=True))
+    return busy
+
+
+@dataclass
+class EquipmentDays:
+    """Per-day units of one equipment kind over a range."""
+
+    equipment: Equipment
+    held: dict[date, int] = field(default_factory=lambda: defaultdict(int))
+    blacked_out: dict[date, int] = field(default_factory=lambda: defaultdict(int))
+
+    def free_on(self, day: date) -> int:
+        return max(self.equipment.stock - self.held[day] - self.blacked_out[day], 0)
+
+    def tightest(self, days: DayRange) -> int:
+        return min(self.free_on(d) for d in days.dates())
+
+
+def equipment_days(equipment: Iterable[Equipment], days: DayRange) -> dict[int, EquipmentDays]:
+    """Units held and blacked out on each day of ``days``, per equipment kind: two queries."""
+    result = {e.pk: EquipmentDays(e) for e in equipment}
+    if not result:
+        return result
+    lines = BookingItem.objects.filter(
+        equipment_id__in=result,
+        booking__status__in=Booking.ACTIVE_STATUSES,
+        booking__start_date__lte=days.end,
+        booking__end_date__gte=days.start,
+    ).values_list("equipment_id", "quantity", "booking__start_date", "booking__end_date")
+    for equipment_id, quantity, start, end in lines:
+        for day in days.dates():
+            if start <= day <= end:
+                result[equipment_id].held[day] += quantity
+    blackouts = Blackout.objects.filter(
+        equipment_id__in=result, start_date__lte=days.end, end_date__gte=days.start
+    ).values_list("equipment_id", "units", "start_date", "end_date")
+    for equipment_id, units, start, end in blackouts:
+        for day in days.dates():
+            if start <= day <= end:
+                result[equipment_id].blacked_out[day] += units
+    return result
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    label: str
+    rate: Decimal
+    quantity: int
+    days: int
+
+    @property
+    def amount(self) -> Decimal:
+        return self.rate * self.quantity * self.days
+
+    def as_json(self) -> dict:
+        return {
+            "label": self.label,
+            "rate": str(self.rate),
+            "quantity": self.quantity,
+            "days": self.days,
+            "amount": str(self.amount),
+        }
+
+
+def quote_lines(
+    studio_set: StudioSet, days: DayRange, items: Iterable[tuple[Equipment, int]]
+) -> list[QuoteLine]:
+    """Set rate × days + equipment rate × quantity × days, at today's rates."""
+    lines = [QuoteLine(studio_set.name, studio_set.daily_rate, 1, days.days)]
+    lines += [QuoteLine(e.name, e.daily_rate, q, days.days) for e, q in items]
+    return lines
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    state: str  # free, booked, changeover, blackout, past
+    in_month: bool = True
+
+
+def set_month_calendar(studio_set: StudioSet, first: date, today: date) -> list[list[CalendarDay]]:
+    """Weeks (Monday first) of the month starting ``first``, each day marked: two queries."""
+    grid_start = first - timedelta(days=first.weekday())
+    next_month = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    grid_end = next_month + timedelta(days=(6 - next_month.weekday()) % 7)
+    window = DayRange(grid_start, grid_end)
+    bookings = list(
+        Booking.objects.active()
+        .filter(studio_set=studio_set, start_date__lte=window.end, blocked_until__gte=window.start)
+        .only("start_date", "end_date", "blocked_until")
+    )
+    blackouts = list(
+        Blackout.objects.filter(
+            studio_set=studio_set, start_date__lte=window.end, end_date__gte=window.start
+        ).only("start_date", "end_date")
+    )
+    weeks, week = [], []
+    for day in window.dates():
+        if day >= next_month and not week:
+            break
+        state = "free"
+        if any(b.start_date <= day <= b.end_date for b in blackouts):
+            state = "blackout"
+        elif any(b.start_date <= day <= b.end_date for b in bookings):
+            state = "booked"
+        elif any(b.end_date < day <= b.blocked_until for b in bookings):
+            state = "changeover"
+        elif day < today:
+            state = "past"
+        week.append(CalendarDay(day, state, first <= day < next_month))
+        if len(week) == 7:
+            weeks.append(week)
+            week = []
+    return weeks
+
+
+def bookings_for_list(user) -> QuerySet[Booking]:
+    return (
+        Booking.objects.for_user(user)
+        .select_related("studio_set", "crew")
+        .prefetch_related(Prefetch("items", queryset=BookingItem.objects.select_related("equipment")))
+    )
