@@ -1,12 +1,15 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Fieldset, Layout, Submit
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
-from .models import User, phone_validator
+from . import services
+from .models import DayRange, Equipment, StudioSet, User, phone_validator
 
 
 class SignupForm(forms.Form):
@@ -90,3 +93,141 @@ class MemberAddForm(forms.Form):
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(_("This email address already has an account."))
         return email
+
+
+# --- Booking -------------------------------------------------------------------
+
+
+class SetFilterForm(forms.Form):
+    category = forms.ChoiceField(
+        label=_("Category"), required=False, choices=[("", _("All categories")), *StudioSet.Category.choices]
+    )
+    vertical_ready = forms.BooleanField(label=_("Vertical-ready only"), required=False)
+    max_rate = forms.DecimalField(
+        label=_("Max. daily rate (CNY)"), required=False, min_value=0, max_digits=10, decimal_places=2
+    )
+    free_from = forms.DateField(
+        label=_("Free from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    free_to = forms.DateField(label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Div(
+                Div("category", css_class="col-6 col-md-3"),
+                Div("max_rate", css_class="col-6 col-md-2"),
+                Div("free_from", css_class="col-6 col-md-2"),
+                Div("free_to", css_class="col-6 col-md-2"),
+                Div("vertical_ready", css_class="col-12 col-md-3 align-self-end"),
+                css_class="row g-2",
+            ),
+            Submit("filter", _("Show sets"), css_class="btn-primary"),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("free_from"), cleaned.get("free_to")
+        if bool(start) != bool(end):
+            self.add_error("free_to" if start else "free_from", _("Give both dates to see free sets."))
+        elif start and end:
+            try:
+                services.booking_validate_days(days=DayRange(start, end), today=timezone.localdate())
+            except services.BookingError as exc:
+                self.add_error(exc.field if exc.field in ("free_to", "free_from") else "free_to", str(exc))
+        return cleaned
+
+    @property
+    def days(self) -> DayRange | None:
+        if self.is_valid() and self.cleaned_data.get("free_from"):
+            return DayRange(self.cleaned_data["free_from"], self.cleaned_data["free_to"])
+        return None
+
+
+class DateRangeForm(forms.Form):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The last day cannot be before the first."))
+            elif (end - start).days >= settings.BOOKING_MAX_DAYS:
+                self.add_error("end", _("Choose at most %(max)d days.") % {"max": settings.BOOKING_MAX_DAYS})
+        return cleaned
+
+
+class BookingPartForm(forms.Form):
+    """One set for a range of shoot days."""
+
+    studio_set = forms.ModelChoiceField(
+        label=_("Set"), queryset=StudioSet.objects.filter(is_active=True), to_field_name="slug"
+    )
+    start_date = forms.DateField(label=_("First shoot day"), widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label=_("Last shoot day"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end:
+            try:
+                services.booking_validate_days(days=DayRange(start, end), today=timezone.localdate())
+            except services.BookingError as exc:
+                self.add_error(exc.field or "end_date", str(exc))
+        return cleaned
+
+
+class BookingItemForm(forms.Form):
+    """Units of one equipment kind, held on every shoot day of the request."""
+
+    equipment = forms.ModelChoiceField(
+        label=_("Equipment"), queryset=Equipment.objects.filter(is_active=True), to_field_name="slug"
+    )
+    quantity = forms.IntegerField(label=_("Units"), min_value=1, max_value=999, initial=1)
+
+    def clean(self):
+        cleaned = super().clean()
+        equipment, quantity = cleaned.get("equipment"), cleaned.get("quantity")
+        if equipment and quantity and quantity > equipment.stock:
+            self.add_error(
+                "quantity",
+                _("The studio owns %(stock)d units of %(item)s.")
+                % {"stock": equipment.stock, "item": equipment},
+            )
+        return cleaned
+
+
+class BaseItemFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        seen = set()
+        for form in self.forms:
+            equipment = form.cleaned_data.get("equipment")
+            if equipment and not form.cleaned_data.get("DELETE"):
+                if equipment.pk in seen:
+                    form.add_error("equipment", _("Already listed above; change the quantity there."))
+                seen.add(equipment.pk)
+
+
+BookingPartFormSet = forms.formset_factory(
+    BookingPartForm, extra=0, min_num=1, validate_min=True, max_num=6, validate_max=True
+)
+BookingItemFormSet = forms.formset_factory(
+    BookingItemForm, formset=BaseItemFormSet, extra=0, can_delete=True, max_num=20, validate_max=True
+)
+
+
+class BookingNotesForm(forms.Form):
+    notes = forms.CharField(
+        label=_("Notes for the studio"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Anything the booking desk should know: special effects, night shoots, extra power."),
+    )

@@ -19,12 +19,20 @@ phone_validator = RegexValidator(
 )
 
 
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Crew(models.Model):
     """A production company's account; bookings belong to the crew, not one person."""
 
     name = models.CharField(_("company name"), max_length=200)
     contact_phone = models.CharField(_("contact phone"), max_length=32, validators=[phone_validator])
     country = CountryField(_("country"))
+    # Secret part of the crew's calendar feed URL; resetting it cuts off old subscriptions.
+    calendar_token = models.CharField(
+        _("calendar feed token"), max_length=64, unique=True, default=new_calendar_token, editable=False
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

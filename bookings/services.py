@@ -12,7 +12,17 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from .models import Booking, BookingItem, Crew, DayRange, Equipment, ShootPlan, StudioSet, User
+from .models import (
+    Booking,
+    BookingItem,
+    Crew,
+    DayRange,
+    Equipment,
+    ShootPlan,
+    StudioSet,
+    User,
+    new_calendar_token,
+)
 from .selectors import equipment_days, quote_lines, set_blackouts_overlapping
 
 
@@ -365,3 +375,10 @@ def booking_complete_finished(*, now: datetime | None = None) -> int:
     return Booking.objects.filter(status=Booking.Status.CONFIRMED, end_date__lt=today).update(
         status=Booking.Status.COMPLETED, updated_at=timezone.now()
     )
+
+
+def crew_calendar_reset(*, crew: Crew) -> Crew:
+    """A new secret for the crew's calendar feed; the old link stops working."""
+    crew.calendar_token = new_calendar_token()
+    crew.save(update_fields=["calendar_token"])
+    return crew

@@ -1,3 +1,7 @@
+import contextlib
+from datetime import date, timedelta
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -5,13 +9,24 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import services
-from .forms import MemberAddForm, SignupForm
-from .models import Crew, Equipment, StudioSet
+from . import selectors, services
+from .calendars import bookings_to_ics
+from .forms import (
+    BookingItemFormSet,
+    BookingNotesForm,
+    BookingPartFormSet,
+    DateRangeForm,
+    MemberAddForm,
+    SetFilterForm,
+    SignupForm,
+)
+from .models import Booking, Crew, DayRange, Equipment, StudioSet
 
 SETS_PER_PAGE = 12
 
@@ -58,9 +73,19 @@ def _crew_for_member(request: HttpRequest) -> Crew:
 @login_required
 def crew_detail(request: HttpRequest) -> HttpResponse:
     crew = _crew_for_member(request)
-    members = crew.members.order_by("-crew_role", "first_name", "email")
     form = MemberAddForm() if request.user.is_crew_owner else None
-    return render(request, "bookings/crew_detail.html", {"crew": crew, "members": members, "form": form})
+    return _render_crew(request, crew, form)
+
+
+def _render_crew(request: HttpRequest, crew: Crew, form, status: int = 200) -> HttpResponse:
+    members = crew.members.order_by("-crew_role", "first_name", "email")
+    feed_url = request.build_absolute_uri(reverse("bookings:feed", args=[crew.calendar_token]))
+    return render(
+        request,
+        "bookings/crew_detail.html",
+        {"crew": crew, "members": members, "form": form, "feed_url": feed_url},
+        status=status,
+    )
 
 
 @login_required
@@ -83,23 +108,259 @@ def crew_member_add(request: HttpRequest) -> HttpResponse:
                 request, _("%s was added. They will receive an email to choose a password.") % member.email
             )
             return redirect("bookings:crew")
-    members = crew.members.order_by("-crew_role", "first_name", "email")
-    return render(
-        request, "bookings/crew_detail.html", {"crew": crew, "members": members, "form": form}, status=400
-    )
+    return _render_crew(request, crew, form, status=400)
 
 
 def set_list(request: HttpRequest) -> HttpResponse:
+    form = SetFilterForm(request.GET or None)
     sets = StudioSet.objects.filter(is_active=True).order_by("name")
+    days = None
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        if data["category"]:
+            sets = sets.filter(category=data["category"])
+        if data["vertical_ready"]:
+            sets = sets.filter(vertical_ready=True)
+        if data["max_rate"] is not None:
+            sets = sets.filter(daily_rate__lte=data["max_rate"])
+        days = form.days
+        if days:
+            sets = sets.exclude(pk__in=selectors.busy_set_ids(days))
     page = Paginator(sets, SETS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "bookings/set_list.html", {"page": page})
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "bookings/set_list.html",
+        {"page": page, "form": form, "days": days, "query": query.urlencode()},
+    )
+
+
+def _month(value: str | None, today: date) -> date:
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        return today.replace(day=1)
 
 
 def set_detail(request: HttpRequest, slug: str) -> HttpResponse:
     studio_set = get_object_or_404(StudioSet, slug=slug, is_active=True)
-    return render(request, "bookings/set_detail.html", {"studio_set": studio_set})
+    today = timezone.localdate()
+    first = _month(request.GET.get("month"), today)
+    previous_month = (first - timedelta(days=1)).replace(day=1)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    context = {
+        "studio_set": studio_set,
+        "month": first,
+        "weeks": selectors.set_month_calendar(studio_set, first, today),
+        "previous_month": previous_month,
+        "next_month": next_month,
+        # 2024-01-01 was a Monday; the calendar starts weeks on Monday, as in China.
+        "weekday_names": [date_format(date(2024, 1, 1) + timedelta(days=i), "D") for i in range(7)],
+    }
+    if request.htmx:
+        return render(request, "bookings/_calendar.html", context)
+    return render(request, "bookings/set_detail.html", context)
 
 
 def equipment_list(request: HttpRequest) -> HttpResponse:
-    equipment = Equipment.objects.filter(is_active=True).order_by("category", "name")
-    return render(request, "bookings/equipment_list.html", {"equipment": equipment})
+    equipment = list(Equipment.objects.filter(is_active=True).order_by("category", "name"))
+    form = DateRangeForm(request.GET or None)
+    days = None
+    if form.is_bound and form.is_valid():
+        days = DayRange(form.cleaned_data["start"], form.cleaned_data["end"])
+        usage = selectors.equipment_days(equipment, days)
+        for item in equipment:
+            item.free_units = usage[item.pk].tightest(days)
+    return render(
+        request, "bookings/equipment_list.html", {"equipment": equipment, "form": form, "days": days}
+    )
+
+
+# --- Booking pages -------------------------------------------------------------
+
+
+def _crew_bookings(request: HttpRequest):
+    return selectors.bookings_for_list(request.user)
+
+
+def _get_booking(request: HttpRequest, reference: str) -> Booking:
+    """A booking the user may see; anyone else's is a 404, not a 403."""
+    return get_object_or_404(_crew_bookings(request), reference=reference)
+
+
+def _formsets(data=None, *, initial_parts=None):
+    parts = BookingPartFormSet(data, prefix="parts", initial=initial_parts)
+    items = BookingItemFormSet(data, prefix="items")
+    notes = BookingNotesForm(data)
+    return parts, items, notes
+
+
+def _with_extra_form(data, prefix: str):
+    """The submitted data plus one empty form for ``prefix`` (the "add another" buttons)."""
+    data = data.copy()
+    key = f"{prefix}-TOTAL_FORMS"
+    with contextlib.suppress(ValueError):  # a tampered count: the formset reports it
+        data[key] = str(min(int(data.get(key, 0)) + 1, 20))
+    return data
+
+
+def _requests_from(parts, items) -> list[services.SetRequest]:
+    lines = [
+        services.ItemRequest(f.cleaned_data["equipment"], f.cleaned_data["quantity"])
+        for f in items.forms
+        if f.cleaned_data and not f.cleaned_data.get("DELETE")
+    ]
+    return [
+        services.SetRequest(
+            f.cleaned_data["studio_set"],
+            DayRange(f.cleaned_data["start_date"], f.cleaned_data["end_date"]),
+            lines,
+        )
+        for f in parts.forms
+    ]
+
+
+def _quote(requests: list[services.SetRequest]) -> dict:
+    quotes, total = [], Decimal(0)
+    for part in requests:
+        lines = selectors.quote_lines(
+            part.studio_set, part.days, [(i.equipment, i.quantity) for i in part.items]
+        )
+        subtotal = sum((line.amount for line in lines), Decimal(0))
+        busy = part.studio_set.pk in selectors.busy_set_ids(part.days, [part.studio_set.pk])
+        quotes.append({"part": part, "lines": lines, "subtotal": subtotal, "busy": busy})
+        total += subtotal
+    return {"quotes": quotes, "total": total}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_new(request: HttpRequest) -> HttpResponse:
+    crew = _crew_for_member(request)
+    if request.method == "POST":
+        for prefix in ("parts", "items"):
+            if f"add_{prefix}" in request.POST:
+                parts, items, notes = _formsets(_with_extra_form(request.POST, prefix))
+                return _render_booking_form(request, parts, items, notes, validate=False)
+        parts, items, notes = _formsets(request.POST)
+        if parts.is_valid() and items.is_valid() and notes.is_valid():
+            try:
+                plan = services.shoot_plan_request(
+                    crew=crew,
+                    parts=_requests_from(parts, items),
+                    by=request.user,
+                    notes=notes.cleaned_data["notes"],
+                )
+            except services.BookingError as exc:
+                target = parts.forms[0] if exc.field in {"start_date", "end_date", "studio_set"} else None
+                if target is not None and len(parts.forms) == 1:
+                    target.add_error(exc.field, str(exc))
+                else:
+                    messages.error(request, str(exc))
+            else:
+                bookings = list(plan.bookings.order_by("start_date"))
+                references = ", ".join(b.reference for b in bookings)
+                messages.success(
+                    request,
+                    _(
+                        "Requested: %(refs)s. The studio holds it for %(hours)d hours while the booking desk confirms."
+                    )
+                    % {"refs": references, "hours": settings.BOOKING_HOLD_HOURS},
+                )
+                return redirect(bookings[0] if len(bookings) == 1 else "bookings:list")
+        return _render_booking_form(request, parts, items, notes, status=400)
+
+    start = timezone.localdate() + timedelta(days=1)
+    initial = {"start_date": start, "end_date": start + timedelta(days=settings.BOOKING_DEFAULT_DAYS - 1)}
+    proposed = DateRangeForm({"start": request.GET.get("start"), "end": request.GET.get("end")})
+    if proposed.is_valid():  # dates carried over from the "free from … to …" search
+        initial.update(start_date=proposed.cleaned_data["start"], end_date=proposed.cleaned_data["end"])
+    slug = request.GET.get("set")
+    if slug:
+        studio_set = StudioSet.objects.filter(slug=slug, is_active=True).first()
+        if studio_set is None:
+            messages.error(request, _("That set is not open for booking; choose another one."))
+        else:
+            initial["studio_set"] = studio_set
+    parts, items, notes = _formsets(initial_parts=[initial])
+    return _render_booking_form(request, parts, items, notes, validate=False)
+
+
+def _render_booking_form(request, parts, items, notes, *, validate: bool = True, status: int = 200):
+    context = {"parts": parts, "items": items, "notes": notes}
+    if validate and parts.is_valid() and items.is_valid():
+        context.update(_quote(_requests_from(parts, items)))
+    return render(request, "bookings/booking_form.html", context, status=status)
+
+
+@login_required
+@require_POST
+def booking_quote(request: HttpRequest) -> HttpResponse:
+    """The live price quote (htmx): validates like the form, writes nothing."""
+    _crew_for_member(request)
+    parts, items, _notes = _formsets(request.POST)
+    context = {"parts": parts, "items": items}
+    if parts.is_valid() and items.is_valid():
+        context.update(_quote(_requests_from(parts, items)))
+    return render(request, "bookings/_quote.html", context)
+
+
+@login_required
+def booking_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    bookings = _crew_bookings(request)
+    upcoming = bookings.filter(end_date__gte=today).order_by("start_date", "reference")
+    past = bookings.filter(end_date__lt=today).order_by("-start_date", "reference")[:50]
+    return render(request, "bookings/booking_list.html", {"upcoming": upcoming, "past": past})
+
+
+@login_required
+def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _get_booking(request, reference)
+    can_cancel = booking.can_be_cancelled_by(request.user, timezone.localdate())
+    return render(request, "bookings/booking_detail.html", {"booking": booking, "can_cancel": can_cancel})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _get_booking(request, reference)
+    if request.method == "GET":
+        return render(request, "bookings/booking_cancel.html", {"booking": booking})
+    try:
+        services.booking_cancel(booking=booking, by=request.user)
+    except services.BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Booking %s cancelled. The days are free again.") % booking.reference)
+    return redirect(booking)
+
+
+@login_required
+def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _get_booking(request, reference)
+    response = HttpResponse(bookings_to_ics([booking], name=booking.reference), content_type="text/calendar")
+    response["Content-Disposition"] = f'attachment; filename="{booking.reference}.ics"'
+    return response
+
+
+def crew_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The crew's private feed for calendar apps: the unguessable token is the key."""
+    crew = get_object_or_404(Crew, calendar_token=token)
+    bookings = (
+        Booking.objects.filter(crew=crew, end_date__gte=timezone.localdate() - timedelta(days=90))
+        .select_related("studio_set")
+        .prefetch_related("items__equipment")
+    )
+    return HttpResponse(bookings_to_ics(bookings, name=crew.name), content_type="text/calendar")
+
+
+@login_required
+@require_POST
+def crew_calendar_reset(request: HttpRequest) -> HttpResponse:
+    crew = _crew_for_member(request)
+    services.crew_calendar_reset(crew=crew)
+    messages.success(request, _("Your calendar link was reset. Subscribe again with the new link."))
+    return redirect("bookings:crew")
