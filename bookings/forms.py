@@ -215,8 +215,16 @@ class BaseItemFormSet(forms.BaseFormSet):
                 seen.add(equipment.pk)
 
 
+class BasePartFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        **forms.BaseFormSet.default_error_messages,
+        "too_few_forms": _("Choose at least one set and its shoot days."),
+        "too_many_forms": _("A request can hold at most %(num)d sets; send the rest in another request."),
+    }
+
+
 BookingPartFormSet = forms.formset_factory(
-    BookingPartForm, extra=0, min_num=1, validate_min=True, max_num=6, validate_max=True
+    BookingPartForm, formset=BasePartFormSet, extra=0, min_num=1, validate_min=True, max_num=6, validate_max=True
 )
 BookingItemFormSet = forms.formset_factory(
     BookingItemForm, formset=BaseItemFormSet, extra=0, can_delete=True, max_num=20, validate_max=True
