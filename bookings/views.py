@@ -1,4 +1,3 @@
-import contextlib
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -198,12 +197,22 @@ def _formsets(data=None, *, initial_parts=None):
 
 
 def _with_extra_form(data, prefix: str):
-    """The submitted data plus one empty form for ``prefix`` (the "add another" buttons)."""
-    data = data.copy()
-    key = f"{prefix}-TOTAL_FORMS"
-    with contextlib.suppress(ValueError):  # a tampered count: the formset reports it
-        data[key] = str(min(int(data.get(key, 0)) + 1, 20))
-    return data
+    """Unbound formsets that keep what was typed and add one empty form for ``prefix``
+    (the "add another" buttons): nothing is validated yet, so no errors show."""
+    fields = {"parts": ("studio_set", "start_date", "end_date"), "items": ("equipment", "quantity")}
+    initial = {}
+    for name, names in fields.items():
+        try:
+            count = min(int(data.get(f"{name}-TOTAL_FORMS", 0)), 20)
+        except ValueError:
+            count = 0
+        initial[name] = [{f: data.get(f"{name}-{i}-{f}", "") for f in names} for i in range(count)]
+        initial[name] = [row for row in initial[name] if any(row.values())]
+    parts = BookingPartFormSet(prefix="parts", initial=initial["parts"])
+    items = BookingItemFormSet(prefix="items", initial=initial["items"])
+    (parts if prefix == "parts" else items).extra = 1
+    notes = BookingNotesForm(initial={"notes": data.get("notes", "")})
+    return parts, items, notes
 
 
 def _requests_from(parts, items) -> list[services.SetRequest]:
@@ -242,7 +251,7 @@ def booking_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         for prefix in ("parts", "items"):
             if f"add_{prefix}" in request.POST:
-                parts, items, notes = _formsets(_with_extra_form(request.POST, prefix))
+                parts, items, notes = _with_extra_form(request.POST, prefix)
                 return _render_booking_form(request, parts, items, notes, validate=False)
         parts, items, notes = _formsets(request.POST)
         if parts.is_valid() and items.is_valid() and notes.is_valid():
