@@ -5,7 +5,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    FileExtensionValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -209,6 +214,47 @@ class StudioSet(models.Model):
     @property
     def feature_list(self) -> list[str]:
         return [f.strip() for f in self.features.split(",") if f.strip()]
+
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+
+
+def validate_photo_size(file) -> None:
+    from django.core.exceptions import ValidationError
+
+    if file.size > MAX_PHOTO_BYTES:
+        raise ValidationError(
+            _("A photo can be at most 5 MB; this one is %(size).1f MB."), params={"size": file.size / 2**20}
+        )
+
+
+def set_photo_path(instance: "SetPhoto", filename: str) -> str:
+    # A random name: uploads never overwrite each other or reveal the original file name.
+    extension = filename.rsplit(".", 1)[-1].lower()
+    return f"sets/{instance.studio_set.slug}/{secrets.token_hex(8)}.{extension}"
+
+
+class SetPhoto(models.Model):
+    studio_set = models.ForeignKey(
+        StudioSet, verbose_name=_("set"), on_delete=models.CASCADE, related_name="photos"
+    )
+    # ImageField makes Pillow open the file, so a renamed non-image is refused.
+    image = models.ImageField(
+        _("photo"),
+        upload_to=set_photo_path,
+        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp"]), validate_photo_size],
+        help_text=_("JPEG, PNG or WebP, at most 5 MB."),
+    )
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.caption or self.image.name
 
 
 class Equipment(models.Model):

@@ -112,7 +112,7 @@ def crew_member_add(request: HttpRequest) -> HttpResponse:
 
 def set_list(request: HttpRequest) -> HttpResponse:
     form = SetFilterForm(request.GET or None)
-    sets = StudioSet.objects.filter(is_active=True).order_by("name")
+    sets = StudioSet.objects.filter(is_active=True).prefetch_related("photos").order_by("name")
     days = None
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
@@ -144,7 +144,7 @@ def _month(value: str | None, today: date) -> date:
 
 
 def set_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    studio_set = get_object_or_404(StudioSet, slug=slug, is_active=True)
+    studio_set = get_object_or_404(StudioSet.objects.prefetch_related("photos"), slug=slug, is_active=True)
     today = timezone.localdate()
     first = _month(request.GET.get("month"), today)
     previous_month = (first - timedelta(days=1)).replace(day=1)
