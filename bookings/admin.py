@@ -1,9 +1,36 @@
-from django.contrib import admin
+import csv
+from collections.abc import Callable
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from .models import Crew, Equipment, StudioSet, User
+from . import selectors, services
+from .models import (
+    Blackout,
+    Booking,
+    BookingItem,
+    Crew,
+    DayRange,
+    Equipment,
+    SetPhoto,
+    ShootPlan,
+    StudioSet,
+    User,
+)
+from .services import BookingError
 
 
 @admin.register(User)
@@ -55,8 +82,15 @@ class CrewAdmin(admin.ModelAdmin):
         return obj.member_count
 
 
+class SetPhotoInline(admin.TabularInline):
+    model = SetPhoto
+    extra = 1
+    fields = ["image", "caption", "position"]
+
+
 @admin.register(StudioSet)
 class StudioSetAdmin(admin.ModelAdmin):
+    inlines = [SetPhotoInline]
     list_display = ["name", "category", "daily_rate", "changeover_days", "vertical_ready", "is_active"]
     list_filter = ["category", "vertical_ready", "is_active"]
     search_fields = ["name", "description", "features"]
@@ -69,3 +103,398 @@ class EquipmentAdmin(admin.ModelAdmin):
     list_filter = ["category", "is_active"]
     search_fields = ["name", "description"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Blackout)
+class BlackoutAdmin(admin.ModelAdmin):
+    list_display = ["start_date", "end_date", "studio_set", "equipment", "units", "reason", "note"]
+    list_filter = ["reason", "studio_set", "equipment"]
+    list_select_related = ["studio_set", "equipment"]
+    search_fields = ["studio_set__name", "equipment__name", "note"]
+    date_hierarchy = "start_date"
+    autocomplete_fields = ["studio_set", "equipment"]
+    fields = ["studio_set", "equipment", "units", "start_date", "end_date", "reason", "note"]
+
+
+# --- Bookings -------------------------------------------------------------------
+
+STUDIO_TZ = ZoneInfo(settings.TIME_ZONE)  # shoot days and timestamps are the studio's
+
+
+def studio_today() -> date:
+    return timezone.localdate(timezone=STUDIO_TZ)
+
+
+class BookingItemInline(admin.TabularInline):
+    model = BookingItem
+    fields = ["equipment", "quantity", "daily_rate"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("equipment")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OccupancyWindowForm(forms.Form):
+    """The window of the occupancy overview, from the query string."""
+
+    WEEKS = [(2, _("2 weeks")), (3, _("3 weeks")), (4, _("4 weeks"))]
+    MAX_YEARS_AWAY = 5  # keeps previous/next arithmetic far from date.min/date.max
+
+    start = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    weeks = forms.TypedChoiceField(label=_("Weeks"), choices=WEEKS, coerce=int)
+
+    def clean_start(self) -> date:
+        start = self.cleaned_data["start"]
+        if abs((start - studio_today()).days) > 366 * self.MAX_YEARS_AWAY:
+            raise forms.ValidationError(
+                _("Choose a start date within %(years)d years of today."),
+                params={"years": self.MAX_YEARS_AWAY},
+            )
+        return start
+
+
+class BookingExportForm(forms.Form):
+    MAX_DAYS = 366
+
+    date_from = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("To"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Inclusive. Bookings with any shoot day in the range are exported."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("date_from"), data.get("date_to")
+        if first and last:
+            if last < first:
+                self.add_error("date_to", _("The last day cannot be before the first day."))
+            elif (last - first).days + 1 > self.MAX_DAYS:
+                self.add_error(
+                    "date_to", _("Export at most %(days)d days at a time.") % {"days": self.MAX_DAYS}
+                )
+        return data
+
+
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    """Staff review and decide bookings here; they never create or edit them.
+
+    Bookings are made through the site's booking form, which calls
+    ``services.shoot_plan_request`` so that availability, stock and the quote
+    are checked under lock. The admin therefore cannot add, edit or delete a
+    booking: the actions below change its status through the same services,
+    and the record is kept whatever happens to it.
+    """
+
+    list_display = [
+        "reference",
+        "crew",
+        "studio_set",
+        "start_date",
+        "end_date",
+        "status",
+        "quote_total",
+        "hold_expires_at",
+    ]
+    list_filter = ["status", "studio_set", "studio_set__category", "start_date"]
+    search_fields = ["reference", "crew__name", "studio_set__name"]
+    date_hierarchy = "start_date"
+    list_select_related = ["crew", "studio_set"]
+    inlines = [BookingItemInline]
+    actions = ["confirm_selected", "reject_selected", "cancel_selected"]
+    fieldsets = (
+        (None, {"fields": ("reference", "status", "crew", "plan", "studio_set")}),
+        (_("Days"), {"fields": ("start_date", "end_date", "blocked_until", "hold_expires_at")}),
+        (_("Quote"), {"fields": ("quote_total", "quote_table")}),
+        (None, {"fields": ("notes",)}),
+        (_("History"), {"fields": ("created_by", "created_at", "decided_by", "updated_at")}),
+    )
+    readonly_fields = [
+        "reference",
+        "status",
+        "crew",
+        "plan",
+        "studio_set",
+        "start_date",
+        "end_date",
+        "blocked_until",
+        "hold_expires_at",
+        "quote_total",
+        "quote_table",
+        "notes",
+        "created_by",
+        "created_at",
+        "decided_by",
+        "updated_at",
+    ]
+
+    # --- permissions: a read-only record whose status moves only through actions
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_decide_permission(self, request) -> bool:
+        """Confirming, rejecting and cancelling need the model's change permission."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("crew", "studio_set", "plan")
+
+    @admin.display(description=_("quote breakdown"))
+    def quote_table(self, obj: Booking) -> str:
+        lines = obj.quote_lines if isinstance(obj.quote_lines, list) else []
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td class="nowrap">{}</td><td>{}</td><td>{}</td><td class="nowrap">{}</td></tr>',
+            (
+                (
+                    line.get("label", ""),
+                    line.get("rate", ""),
+                    line.get("quantity", ""),
+                    line.get("days", ""),
+                    line.get("amount", ""),
+                )
+                for line in lines
+                if isinstance(line, dict)
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody>"
+            '<tfoot><tr><th colspan="4">{}</th><th class="nowrap">{}</th></tr></tfoot></table>',
+            _("Item"),
+            _("Rate (CNY/day)"),
+            _("Quantity"),
+            _("Days"),
+            _("Amount (CNY)"),
+            rows,
+            _("Total"),
+            obj.quote_total,
+        )
+
+    # --- actions
+
+    def _decide(
+        self,
+        request: HttpRequest,
+        queryset,
+        service: Callable[..., Booking],
+        done: str,
+        log: str,
+    ) -> None:
+        for booking in queryset.order_by("pk"):
+            try:
+                service(booking=booking, by=request.user)
+            except BookingError as e:
+                text = str(e)
+                if booking.reference not in text:
+                    text = _("%(ref)s: %(error)s") % {"ref": booking.reference, "error": text}
+                messages.error(request, text)
+            else:
+                self.log_change(request, booking, log)
+                messages.success(request, done % {"ref": booking.reference})
+
+    @admin.action(description=_("Confirm selected requests"), permissions=["decide"])
+    def confirm_selected(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, services.booking_confirm, _("%(ref)s confirmed."), "Confirmed")
+
+    @admin.action(description=_("Reject selected requests"), permissions=["decide"])
+    def reject_selected(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, services.booking_reject, _("%(ref)s rejected."), "Rejected")
+
+    @admin.action(description=_("Cancel selected bookings"), permissions=["decide"])
+    def cancel_selected(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, services.booking_cancel, _("%(ref)s cancelled."), "Cancelled")
+
+    # --- extra pages
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "occupancy/",
+                self.admin_site.admin_view(self.occupancy_view),
+                name="{}_{}_occupancy".format(*info),
+            ),
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="{}_{}_export".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _page_context(self, request: HttpRequest, title: str) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+        }
+
+    def occupancy_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = studio_today()
+        window = {"start": today, "weeks": 2}
+        # Missing or empty parameters take the default; the others must be valid.
+        data = {"start": today.isoformat(), "weeks": "2"}
+        data.update({k: v for k, v in request.GET.items() if k in data and v.strip()})
+        form = OccupancyWindowForm(data)
+        window_errors = []
+        if form.is_valid():
+            window = form.cleaned_data
+        else:
+            window_errors = [
+                f"{form.fields[name].label}: {message}"
+                for name, messages_ in form.errors.items()
+                for message in messages_
+            ]
+        days = window["weeks"] * 7
+        grid = selectors.occupancy_grid(start=window["start"], days=days)
+        url = reverse(f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_occupancy")
+
+        def link(start: date) -> str:
+            return f"{url}?{urlencode({'start': start.isoformat(), 'weeks': window['weeks']})}"
+
+        context = {
+            **self._page_context(request, _("Set occupancy")),
+            "form": form,
+            "window_errors": window_errors,
+            "grid": grid,
+            "today": today,
+            "weeks": window["weeks"],
+            "previous_url": link(window["start"] - timedelta(days=days)),
+            "next_url": link(window["start"] + timedelta(days=days)),
+            "today_url": link(today),
+        }
+        return TemplateResponse(request, "admin/bookings/occupancy.html", context)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = studio_today()
+        first_of_month = today.replace(day=1)
+        last_of_month = (first_of_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        form = BookingExportForm(
+            request.GET or None, initial={"date_from": first_of_month, "date_to": last_of_month}
+        )
+        if form.is_valid():
+            return self._export_csv(DayRange(form.cleaned_data["date_from"], form.cleaned_data["date_to"]))
+        context = {**self._page_context(request, _("Export bookings")), "form": form}
+        return TemplateResponse(request, "admin/bookings/export.html", context)
+
+    def _export_csv(self, days: DayRange) -> HttpResponse:
+        filename = f"bookings-{days.start:%Y-%m-%d}-{days.end:%Y-%m-%d}.csv"
+        response = HttpResponse(
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+        response.write("\ufeff")  # the BOM tells Excel the file is UTF-8, so Chinese names survive
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                _("Reference"),
+                _("Crew"),
+                _("Set"),
+                _("First day"),
+                _("Last day"),
+                _("Days"),
+                _("Status"),
+                _("Quote total (CNY)"),
+                _("Equipment"),
+                _("Created at (Asia/Shanghai)"),
+            ]
+        )
+        for b in selectors.bookings_for_export(days=days):
+            equipment = "; ".join(f"{item.quantity} × {item.equipment.name}" for item in b.items.all())
+            created = timezone.localtime(b.created_at, STUDIO_TZ)
+            row = [
+                b.reference,
+                b.crew.name,
+                b.studio_set.name,
+                f"{b.start_date:%Y-%m-%d}",
+                f"{b.end_date:%Y-%m-%d}",
+                b.days.days,
+                b.get_status_display(),
+                b.quote_total,
+                equipment,
+                f"{created:%Y-%m-%d %H:%M}",
+            ]
+            writer.writerow([csv_safe(cell) for cell in row])
+        return response
+
+
+class PlanBookingInline(admin.TabularInline):
+    model = Booking
+    fields = ["reference", "studio_set", "start_date", "end_date", "status", "quote_total"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("studio_set")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ShootPlan)
+class ShootPlanAdmin(admin.ModelAdmin):
+    """Read-only: a plan is the bookings one request made together."""
+
+    list_display = ["__str__", "crew", "created_by", "booking_count", "created_at"]
+    list_select_related = ["crew", "created_by"]
+    search_fields = ["crew__name", "bookings__reference"]
+    date_hierarchy = "created_at"
+    fields = ["crew", "created_by", "created_at"]
+    readonly_fields = fields
+    inlines = [PlanBookingInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(booking_count=Count("bookings"))
+
+    @admin.display(description=_("bookings"), ordering="booking_count")
+    def booking_count(self, obj: ShootPlan) -> int:
+        return obj.booking_count
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -224,7 +224,13 @@ class BasePartFormSet(forms.BaseFormSet):
 
 
 BookingPartFormSet = forms.formset_factory(
-    BookingPartForm, formset=BasePartFormSet, extra=0, min_num=1, validate_min=True, max_num=6, validate_max=True
+    BookingPartForm,
+    formset=BasePartFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    max_num=6,
+    validate_max=True,
 )
 BookingItemFormSet = forms.formset_factory(
     BookingItemForm, formset=BaseItemFormSet, extra=0, can_delete=True, max_num=20, validate_max=True

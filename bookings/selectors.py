@@ -175,3 +175,93 @@ def bookings_for_list(user) -> QuerySet[Booking]:
         .select_related("studio_set", "crew")
         .prefetch_related(Prefetch("items", queryset=BookingItem.objects.select_related("equipment")))
     )
+
+
+# --- Staff: occupancy overview and export ---------------------------------------
+
+
+@dataclass(frozen=True)
+class OccupancyCell:
+    """One set on one day. ``booking`` shoots that day; ``changeover_of`` is resetting after it."""
+
+    day: date
+    booking: Booking | None = None
+    changeover_of: Booking | None = None
+    blackout: Blackout | None = None
+
+    @property
+    def state(self) -> str:
+        if self.blackout is not None:
+            return "blackout"
+        if self.booking is not None:
+            return self.booking.status  # requested or confirmed
+        if self.changeover_of is not None:
+            return "changeover"
+        return "free"
+
+
+@dataclass(frozen=True)
+class OccupancyRow:
+    studio_set: StudioSet
+    cells: list[OccupancyCell]
+
+
+@dataclass(frozen=True)
+class OccupancyGrid:
+    days: DayRange
+    rows: list[OccupancyRow]
+
+    @property
+    def dates(self) -> list[date]:
+        return self.days.dates()
+
+
+def occupancy_grid(*, start: date, days: int) -> OccupancyGrid:
+    """Active sets × ``days`` days from ``start``, each cell marked: three queries in all."""
+    window = DayRange(start, start + timedelta(days=days - 1))
+    sets = list(StudioSet.objects.filter(is_active=True).order_by("name", "pk"))
+    bookings_by_set: dict[int, list[Booking]] = defaultdict(list)
+    for b in (
+        Booking.objects.active()
+        .filter(studio_set__is_active=True, start_date__lte=window.end, blocked_until__gte=window.start)
+        .select_related("crew")
+        .order_by("start_date")
+    ):
+        bookings_by_set[b.studio_set_id].append(b)
+    blackouts_by_set: dict[int, list[Blackout]] = defaultdict(list)
+    for bo in Blackout.objects.filter(
+        studio_set__is_active=True, start_date__lte=window.end, end_date__gte=window.start
+    ).order_by("start_date"):
+        blackouts_by_set[bo.studio_set_id].append(bo)
+
+    dates = window.dates()
+    rows = []
+    for studio_set in sets:
+        bookings = bookings_by_set.get(studio_set.pk, [])
+        blackouts = blackouts_by_set.get(studio_set.pk, [])
+        cells = []
+        for day in dates:
+            cells.append(
+                OccupancyCell(
+                    day=day,
+                    booking=next((b for b in bookings if b.start_date <= day <= b.end_date), None),
+                    changeover_of=next((b for b in bookings if b.end_date < day <= b.blocked_until), None),
+                    blackout=next((bo for bo in blackouts if bo.start_date <= day <= bo.end_date), None),
+                )
+            )
+        rows.append(OccupancyRow(studio_set, cells))
+    return OccupancyGrid(window, rows)
+
+
+def bookings_for_export(*, days: DayRange) -> QuerySet[Booking]:
+    """Bookings of any status with a shoot day in ``days``, with crew, set and equipment: two queries."""
+    return (
+        Booking.objects.filter(start_date__lte=days.end, end_date__gte=days.start)
+        .select_related("crew", "studio_set")
+        .prefetch_related(
+            Prefetch(
+                "items", queryset=BookingItem.objects.select_related("equipment").order_by("equipment__name")
+            )
+        )
+        .order_by("start_date", "studio_set__name", "reference")
+    )

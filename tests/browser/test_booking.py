@@ -24,7 +24,9 @@ def test_crew_finds_a_free_set_books_it_with_cameras_and_staff_confirm_it(page, 
     staff = StaffFactory()
     StudioSetFactory(name="Qin palace courtyard", slug="qin-courtyard", daily_rate=Decimal("20000"))
     busy = StudioSetFactory(name="Hong Kong street", slug="hk-street")
-    EquipmentFactory(name="Vertical camera kit", slug="vertical-camera-kit", daily_rate=Decimal("1200"), stock=4)
+    EquipmentFactory(
+        name="Vertical camera kit", slug="vertical-camera-kit", daily_rate=Decimal("1200"), stock=4
+    )
     today = timezone.localdate()
     monday = today + timedelta(days=7 - today.weekday())
     week = DayRange(monday, monday + timedelta(days=6))
