@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from bookings.models import Equipment, StudioSet, User
+from bookings.models import Booking, Equipment, StudioSet, User
 from workshops.models import Session
 
 
@@ -24,6 +24,8 @@ def test_seed_demo_is_idempotent():
     )
     assert counts == again
     assert counts[0] >= 12
+    assert Booking.objects.count() == 2
+    assert set(Booking.objects.values_list("status", flat=True)) == {"requested", "confirmed"}
     assert User.objects.filter(is_staff=True).exists()
     assert User.objects.filter(crew__isnull=False).exists()
 

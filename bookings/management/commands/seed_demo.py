@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.models import Crew, Equipment, StudioSet, User
+from bookings import services
+from bookings.models import Crew, DayRange, Equipment, StudioSet, User
 from workshops.models import Session, Workshop
 
 DEMO_PASSWORD = "hengdian-demo-2025"  # noqa: S105 - printed on purpose: demo logins only
@@ -290,6 +291,37 @@ class Command(BaseCommand):
                 crew_role=User.CrewRole.OWNER,
             )
             created += 1
+        created += self._demo_bookings()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} rows created)."))
         self.stdout.write(f"  Staff admin:  {STAFF_EMAIL} / {DEMO_PASSWORD}  (http://127.0.0.1:8000/admin/)")
         self.stdout.write(f"  Crew member:  {CREW_EMAIL} / {DEMO_PASSWORD}")
+
+    def _demo_bookings(self) -> int:
+        """A confirmed and a requested booking, so calendars and the occupancy page show something."""
+        member = User.objects.get(email=CREW_EMAIL)
+        if member.crew.bookings.exists():
+            return 0
+        staff = User.objects.get(email=STAFF_EMAIL)
+        today = timezone.localdate()
+        monday = today + timedelta(days=7 - today.weekday())
+        cameras = services.ItemRequest(Equipment.objects.get(slug="vertical-camera-kit"), 2)
+        gimbal = services.ItemRequest(Equipment.objects.get(slug="three-axis-gimbal"), 1)
+        plan = services.shoot_plan_request(
+            crew=member.crew,
+            parts=[
+                services.SetRequest(
+                    StudioSet.objects.get(slug="ming-qing-palace-hall"),
+                    DayRange(monday, monday + timedelta(days=2)),
+                    [cameras, gimbal],
+                ),
+                services.SetRequest(
+                    StudioSet.objects.get(slug="hong-kong-street-1980s"),
+                    DayRange(monday + timedelta(days=3), monday + timedelta(days=6)),
+                    [cameras, gimbal],
+                ),
+            ],
+            by=member,
+            notes="Episodes 1-12: palace scenes first, then the street.",
+        )
+        services.booking_confirm(booking=plan.bookings.order_by("start_date").first(), by=staff)
+        return plan.bookings.count()
