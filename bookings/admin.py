@@ -125,21 +125,30 @@ def studio_today() -> date:
     return timezone.localdate(timezone=STUDIO_TZ)
 
 
-class BookingItemInline(admin.TabularInline):
-    model = BookingItem
-    fields = ["equipment", "quantity", "daily_rate"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown for reference; they change only through the services."""
+
     extra = 0
     can_delete = False
+    related: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("equipment")
+        return super().get_queryset(request).select_related(*self.related)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class BookingItemInline(ReadOnlyInline):
+    model = BookingItem
+    fields = ["equipment", "quantity", "daily_rate"]
+    related = ("equipment",)
 
 
 class OccupancyWindowForm(forms.Form):
@@ -453,22 +462,11 @@ class BookingAdmin(admin.ModelAdmin):
         return response
 
 
-class PlanBookingInline(admin.TabularInline):
+class PlanBookingInline(ReadOnlyInline):
     model = Booking
     fields = ["reference", "studio_set", "start_date", "end_date", "status", "quote_total"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
+    related = ("studio_set",)
     show_change_link = True
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("studio_set")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ShootPlan)

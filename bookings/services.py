@@ -308,7 +308,11 @@ def booking_confirm(*, booking: Booking, by: User, now: datetime | None = None) 
         raise BookingError(
             _("The hold on %(ref)s has expired; the crew must request it again.") % {"ref": booking.reference}
         )
-    booking.status = Booking.Status.CONFIRMED
+    return _decide(booking, Booking.Status.CONFIRMED, by)
+
+
+def _decide(booking: Booking, status: str, by: User) -> Booking:
+    booking.status = status
     booking.decided_by = by
     booking.hold_expires_at = None
     booking.save(update_fields=["status", "decided_by", "hold_expires_at", "updated_at"])
@@ -323,11 +327,7 @@ def booking_reject(*, booking: Booking, by: User) -> Booking:
             _("%(ref)s is %(status)s, so it cannot be rejected.")
             % {"ref": booking.reference, "status": booking.get_status_display().lower()}
         )
-    booking.status = Booking.Status.REJECTED
-    booking.decided_by = by
-    booking.hold_expires_at = None
-    booking.save(update_fields=["status", "decided_by", "hold_expires_at", "updated_at"])
-    return booking
+    return _decide(booking, Booking.Status.REJECTED, by)
 
 
 @transaction.atomic
