@@ -5,9 +5,15 @@ from playwright.sync_api import expect
 from bookings.models import User
 
 
+def open_menu(page):
+    """Phones see a collapsed navbar: open it and wait until it has finished opening."""
+    page.get_by_role("button", name="Toggle navigation").click()
+    expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
+
+
 def test_a_coordinator_signs_up_their_crew_and_lands_on_its_page(page):
     page.goto("/")
-    page.get_by_role("button", name="Toggle navigation").click()
+    open_menu(page)
     page.get_by_role("link", name="Sign up").click()
     expect(page).to_have_url(re.compile(r"/accounts/signup/$"))
 
@@ -38,7 +44,7 @@ def test_a_coordinator_signs_up_their_crew_and_lands_on_its_page(page):
 
 def test_the_language_switcher_changes_the_page(page):
     page.goto("/")
-    page.get_by_role("button", name="Toggle navigation").click()
+    open_menu(page)
     page.get_by_label("Language").select_option("es")
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.locator(".navbar-brand")).to_have_text("Reservas de Estudios Hengdian")
