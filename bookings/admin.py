@@ -206,8 +206,21 @@ def csv_safe(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+class RecordOnlyAdmin(admin.ModelAdmin):
+    """A record staff may read but never add, edit or delete here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(RecordOnlyAdmin):
     """Staff review and decide bookings here; they never create or edit them.
 
     Bookings are made through the site's booking form, which calls
@@ -260,15 +273,6 @@ class BookingAdmin(admin.ModelAdmin):
     ]
 
     # --- permissions: a read-only record whose status moves only through actions
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_decide_permission(self, request) -> bool:
         """Confirming, rejecting and cancelling need the model's change permission."""
@@ -470,7 +474,7 @@ class PlanBookingInline(ReadOnlyInline):
 
 
 @admin.register(ShootPlan)
-class ShootPlanAdmin(admin.ModelAdmin):
+class ShootPlanAdmin(RecordOnlyAdmin):
     """Read-only: a plan is the bookings one request made together."""
 
     list_display = ["__str__", "crew", "created_by", "booking_count", "created_at"]
@@ -487,12 +491,3 @@ class ShootPlanAdmin(admin.ModelAdmin):
     @admin.display(description=_("bookings"), ordering="booking_count")
     def booking_count(self, obj: ShootPlan) -> int:
         return obj.booking_count
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
