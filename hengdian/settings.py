@@ -157,6 +157,33 @@ BOOKING_MAX_DAYS = _env("BOOKING_MAX_DAYS", env.int, 30)
 BOOKING_DEFAULT_DAYS = 7
 BOOKING_MAX_DAYS_AHEAD = _env("BOOKING_MAX_DAYS_AHEAD", env.int, 365)
 
+
+# --- Workshops --------------------------------------------------------------
+def _rate(name: str, default: str) -> tuple[int, int]:
+    """Parse a rate such as ``10/m`` into (requests, seconds)."""
+    value = env.str(name, default=default)
+    periods = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    count, _sep, period = value.partition("/")
+    if not (count.isdigit() and int(count) > 0 and period in periods):
+        raise ImproperlyConfigured(
+            f"The environment variable {name} is invalid: {value!r}; use a count per s, m, h or d, e.g. 10/m."
+        )
+    return int(count), periods[period]
+
+
+# Registrations accepted per client address; a load test can raise it.
+REGISTRATION_RATE_LIMIT = _rate("REGISTRATION_RATE_LIMIT", "10/m")
+# Who signs visa invitation letters (a title, printed under the signature line).
+INVITATION_LETTER_SIGNATORY = env.str(
+    "INVITATION_LETTER_SIGNATORY",
+    default="Director, International Business Department, Hengdian World Studios",
+)
+
+# --- Cache ------------------------------------------------------------------
+# Several app servers must share one cache (the registration rate limit counts
+# there): CACHE_URL=redis://host:6379/1 in production.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -175,8 +202,14 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Invitation letters carry passport data: never under MEDIA_ROOT, only served by views that check access.
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "var" / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT)},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -5,7 +5,7 @@ import factory
 from django.utils import timezone
 
 from bookings.models import Crew, Equipment, StudioSet, User
-from workshops.models import Session, Workshop
+from workshops.models import Enrolment, Session, Workshop
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -84,3 +84,24 @@ class SessionFactory(factory.django.DjangoModelFactory):
     venue = "Hengdian International Training Centre"
     language = Session.Language.ENGLISH
     capacity = 5
+
+
+class EnrolmentFactory(factory.django.DjangoModelFactory):
+    """A confirmed participant who asked for a visa letter (passport data present)."""
+
+    class Meta:
+        model = Enrolment
+
+    session = factory.SubFactory(SessionFactory)
+    full_name = factory.Sequence(lambda n: f"Participant Number{n}")
+    email = factory.Sequence(lambda n: f"participant{n}@example.org")
+    country_of_residence = "ZA"
+    nationality = "ZA"
+    role = Enrolment.Role.ACTOR
+    language = "en"
+    needs_visa_letter = True
+    passport_number = factory.Sequence(lambda n: f"M{n:08d}")
+    passport_expiry = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=3 * 365))
+    date_of_birth = factory.LazyFunction(lambda: timezone.localdate().replace(year=1994))
+    consented_at = factory.LazyFunction(timezone.now)
+    status = Enrolment.Status.CONFIRMED
