@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from hengdian.celery import app as celery_app
 
@@ -12,6 +13,14 @@ def _celery_eager():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters live in the cache; each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

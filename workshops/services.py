@@ -1,0 +1,220 @@
+"""Operations on enrolments and invitation letters. Views, the admin and tasks all call these.
+
+Every change to a session's places starts by locking that session's row, so
+registrations, cancellations, promotions and capacity changes for one session
+happen one after another, and confirmed places never exceed its capacity.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Enrolment, InvitationLetter, Session
+
+
+class EnrolmentError(Exception):
+    """A registration or change that cannot be made; the message is for the user."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Registration:
+    enrolment: Enrolment
+    # False when the address was already enrolled: nothing was written, and
+    # the caller must not show anything about the existing enrolment.
+    created: bool
+
+
+def _notify(enrolment: Enrolment, kind: str) -> None:
+    from .tasks import send_enrolment_email
+
+    transaction.on_commit(lambda: send_enrolment_email.delay(enrolment.pk, kind))
+
+
+def _lock_session(session: Session) -> Session:
+    return Session.objects.select_for_update().select_related("workshop").get(pk=session.pk)
+
+
+def session_confirmed_count_locked(*, session: Session) -> int:
+    """Lock ``session`` for the rest of the caller's transaction and count its confirmed places."""
+    _lock_session(session)
+    return session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count()
+
+
+def _promote_waiting(session: Session, *, now: datetime) -> list[Enrolment]:
+    """Fill free places from the waiting list in arrival order. The caller holds the session lock."""
+    if session.status == Session.Status.CANCELLED or session.starts_at <= now:
+        return []
+    free = session.capacity - session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count()
+    if free <= 0:
+        return []
+    promoted = list(
+        session.enrolments.filter(status=Enrolment.Status.WAITLISTED).order_by("waitlist_order")[:free]
+    )
+    for enrolment in promoted:
+        enrolment.status = Enrolment.Status.CONFIRMED
+        enrolment.confirmed_at = now
+        enrolment.save(update_fields=["status", "confirmed_at", "updated_at"])
+        _notify(enrolment, "promoted")
+    return promoted
+
+
+@transaction.atomic
+def enrolment_register(
+    *,
+    session: Session,
+    full_name: str,
+    email: str,
+    country_of_residence: str,
+    nationality: str,
+    role: str,
+    experience: str = "",
+    language: str = "en",
+    needs_visa_letter: bool = False,
+    passport_number: str = "",
+    passport_expiry: date | None = None,
+    date_of_birth: date | None = None,
+    needs: str = "",
+    now: datetime | None = None,
+) -> Registration:
+    """Confirm a place if one is free, otherwise join the waiting list."""
+    now = now or timezone.now()
+    email = email.strip().lower()
+    session = _lock_session(session)
+    if not session.registration_is_open(now):
+        raise EnrolmentError(_("Registration for this session is closed."))
+
+    existing = session.enrolments.exclude(status=Enrolment.Status.CANCELLED).filter(email=email).first()
+    if existing is not None:
+        _notify(existing, "link")
+        return Registration(enrolment=existing, created=False)
+
+    # Anyone already waiting goes first, should a place have been left free.
+    _promote_waiting(session, now=now)
+    confirmed = session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count()
+    enrolment = Enrolment(
+        session=session,
+        full_name=full_name.strip(),
+        email=email,
+        country_of_residence=country_of_residence,
+        nationality=nationality,
+        role=role,
+        experience=experience,
+        language=language,
+        needs_visa_letter=needs_visa_letter,
+        # Passport data is kept only for a letter: it is sensitive and not needed otherwise.
+        passport_number=passport_number if needs_visa_letter else "",
+        passport_expiry=passport_expiry if needs_visa_letter else None,
+        date_of_birth=date_of_birth if needs_visa_letter else None,
+        needs=needs,
+        consented_at=now,
+    )
+    if confirmed < session.capacity:
+        enrolment.status = Enrolment.Status.CONFIRMED
+        enrolment.confirmed_at = now
+    else:
+        enrolment.status = Enrolment.Status.WAITLISTED
+        last = session.enrolments.aggregate(last=Max("waitlist_order"))["last"] or 0
+        enrolment.waitlist_order = last + 1
+    try:
+        with transaction.atomic():
+            enrolment.save()
+    except IntegrityError as exc:
+        raise EnrolmentError(_("This registration could not be saved. Please check the form.")) from exc
+    _notify(enrolment, "confirmed" if enrolment.status == Enrolment.Status.CONFIRMED else "waitlisted")
+    return Registration(enrolment=enrolment, created=True)
+
+
+@transaction.atomic
+def enrolment_cancel(*, enrolment: Enrolment, now: datetime | None = None) -> Enrolment:
+    """Cancel a place or leave the waiting list; a freed place goes to the next person waiting."""
+    now = now or timezone.now()
+    session = _lock_session(enrolment.session)
+    enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+    if enrolment.status == Enrolment.Status.CANCELLED:
+        raise EnrolmentError(_("This enrolment is already cancelled."))
+    if session.ends_at <= now:
+        raise EnrolmentError(_("This session has already taken place."))
+    was_confirmed = enrolment.status == Enrolment.Status.CONFIRMED
+    enrolment.status = Enrolment.Status.CANCELLED
+    enrolment.cancelled_at = now
+    enrolment.save(update_fields=["status", "cancelled_at", "updated_at"])
+    _notify(enrolment, "cancelled")
+    if was_confirmed:
+        _promote_waiting(session, now=now)
+    return enrolment
+
+
+@transaction.atomic
+def enrolment_promote(*, enrolment: Enrolment, now: datetime | None = None) -> Enrolment:
+    """Staff confirm a particular person from the waiting list, if a place is free."""
+    now = now or timezone.now()
+    session = _lock_session(enrolment.session)
+    enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+    if enrolment.status != Enrolment.Status.WAITLISTED:
+        raise EnrolmentError(_("%(name)s is not on the waiting list.") % {"name": enrolment.full_name})
+    confirmed = session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count()
+    if confirmed >= session.capacity:
+        raise EnrolmentError(
+            _("%(session)s is full: raise its capacity to promote %(name)s.")
+            % {"session": session, "name": enrolment.full_name}
+        )
+    enrolment.status = Enrolment.Status.CONFIRMED
+    enrolment.confirmed_at = now
+    enrolment.save(update_fields=["status", "confirmed_at", "updated_at"])
+    _notify(enrolment, "promoted")
+    return enrolment
+
+
+@transaction.atomic
+def session_fill_from_waiting_list(*, session: Session, now: datetime | None = None) -> list[Enrolment]:
+    """After staff raise a capacity: promote as many people as there are new places."""
+    return _promote_waiting(_lock_session(session), now=now or timezone.now())
+
+
+def _letter_number(enrolment: Enrolment, issued_at: datetime) -> str:
+    # Readable on the phone to a consulate; the sequence makes reissues distinct.
+    sequence = enrolment.letters.count() + 1
+    return f"HDW-{timezone.localtime(issued_at):%Y}-{enrolment.pk:05d}-{sequence}"
+
+
+@transaction.atomic
+def invitation_letter_issue(*, enrolment: Enrolment, by, now: datetime | None = None) -> InvitationLetter:
+    """Render and store a visa invitation letter; the participant is told it is ready."""
+    from .letters import invitation_letter_pdf
+
+    now = now or timezone.now()
+    enrolment = Enrolment.objects.select_for_update().select_related("session__workshop").get(pk=enrolment.pk)
+    if not enrolment.needs_visa_letter:
+        raise EnrolmentError(
+            _("%(name)s did not ask for an invitation letter.") % {"name": enrolment.full_name}
+        )
+    if enrolment.status != Enrolment.Status.CONFIRMED:
+        raise EnrolmentError(
+            _("%(name)s has no confirmed place: letters are issued only for confirmed places.")
+            % {"name": enrolment.full_name}
+        )
+    if not enrolment.passport_valid_on(timezone.localtime(enrolment.session.ends_at).date()):
+        raise EnrolmentError(
+            _("The passport of %(name)s expires before the session ends.") % {"name": enrolment.full_name}
+        )
+    letter = InvitationLetter(
+        enrolment=enrolment, number=_letter_number(enrolment, now), issued_at=now, issued_by=by
+    )
+    letter.pdf.save(f"{letter.number}.pdf", ContentFile(invitation_letter_pdf(letter=letter)), save=False)
+    try:
+        with transaction.atomic():
+            letter.save()
+    except IntegrityError as exc:
+        letter.pdf.delete(save=False)
+        raise EnrolmentError(_("Another letter was issued at the same moment; try again.")) from exc
+    _notify(enrolment, "letter")
+    return letter
