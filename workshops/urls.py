@@ -6,5 +6,10 @@ app_name = "workshops"
 
 urlpatterns = [
     path("workshops/", views.session_list, name="list"),
+    path("workshops/sessions/<int:pk>/register/", views.register, name="register"),
     path("workshops/<slug:slug>/", views.workshop_detail, name="detail"),
+    path("enrolments/<slug:token>/", views.manage, name="manage"),
+    path("enrolments/<slug:token>/cancel/", views.cancel, name="cancel"),
+    path("enrolments/<slug:token>/session.ics", views.calendar, name="calendar"),
+    path("enrolments/<slug:token>/letter.pdf", views.letter, name="letter"),
 ]

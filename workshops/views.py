@@ -1,15 +1,166 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from collections.abc import Callable
+from functools import wraps
 
-from .models import Session, Workshop
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import selectors, services
+from .calendars import enrolment_to_ics
+from .forms import PASSPORT_FIELDS, EnrolmentForm
+from .models import Enrolment, Session, Workshop
+from .ratelimit import rate_limit_hit
 
 
 def session_list(request: HttpRequest) -> HttpResponse:
-    sessions = Session.objects.upcoming().select_related("workshop")
-    return render(request, "workshops/session_list.html", {"sessions": sessions})
+    return render(request, "workshops/session_list.html", {"sessions": selectors.upcoming_sessions()})
 
 
 def workshop_detail(request: HttpRequest, slug: str) -> HttpResponse:
     workshop = get_object_or_404(Workshop, slug=slug, is_published=True)
-    sessions = workshop.sessions.exclude(status=Session.Status.CANCELLED).order_by("starts_at")
+    sessions = selectors.sessions_with_places(
+        workshop.sessions.exclude(status=Session.Status.CANCELLED).filter(starts_at__gte=timezone.now())
+    ).order_by("starts_at")
     return render(request, "workshops/workshop_detail.html", {"workshop": workshop, "sessions": sessions})
+
+
+@sensitive_post_parameters(*PASSPORT_FIELDS)
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest, pk: int) -> HttpResponse:
+    published = Session.objects.filter(workshop__is_published=True).select_related("workshop")
+    session = get_object_or_404(selectors.sessions_with_places(published), pk=pk)
+    full = session.seats_left == 0
+    context = {
+        "session": session,
+        "workshop": session.workshop,
+        "full": full,
+        "next_position": selectors.next_waitlist_position(session) if full else None,
+        "is_open": session.registration_is_open(),
+    }
+    if request.method == "POST":
+        if rate_limit_hit(request, scope="registration", rate=settings.REGISTRATION_RATE_LIMIT):
+            response = render(
+                request, "workshops/registration_refused.html", {"rate_limited": True}, status=429
+            )
+            response["Retry-After"] = str(settings.REGISTRATION_RATE_LIMIT[1])
+            return response
+        if request.POST.get("website"):
+            return render(request, "workshops/registration_refused.html", {"rate_limited": False}, status=400)
+    if not context["is_open"]:
+        return render(
+            request, "workshops/register.html", context, status=409 if request.method == "POST" else 200
+        )
+
+    form = EnrolmentForm(
+        request.POST or None,
+        session=session,
+        full=full,
+        initial={"language": request.LANGUAGE_CODE},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            registration = services.enrolment_register(session=session, **form.service_kwargs())
+        except services.EnrolmentError as exc:
+            form.add_error(exc.field, str(exc))
+        else:
+            if not registration.created:
+                # Says nothing about the existing enrolment: the link goes only to its owner's inbox.
+                return render(request, "workshops/already_enrolled.html", context)
+            messages.success(
+                request,
+                _("Thank you for registering. We have emailed you the link to this page; keep it private."),
+            )
+            return redirect(registration.enrolment)
+    context["form"] = form
+    return render(request, "workshops/register.html", context)
+
+
+def private_page(view: Callable) -> Callable:
+    """Pages behind a manage token: never cached, indexed or leaked through the Referer header."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return wrapped
+
+
+def _enrolment_for_token(token: str) -> Enrolment:
+    return get_object_or_404(Enrolment.objects.select_related("session__workshop"), manage_token=token)
+
+
+def _current_letter(enrolment: Enrolment):
+    if enrolment.status != Enrolment.Status.CONFIRMED:
+        return None
+    return enrolment.letters.order_by("-issued_at", "-pk").first()
+
+
+@private_page
+@require_GET
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    enrolment = _enrolment_for_token(token)
+    session = enrolment.session
+    context = {
+        "enrolment": enrolment,
+        "session": session,
+        "workshop": session.workshop,
+        "position": selectors.waitlist_position(enrolment),
+        "letter": _current_letter(enrolment),
+        "can_cancel": enrolment.is_active and session.ends_at > timezone.now(),
+    }
+    return render(request, "workshops/manage.html", context)
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, token: str) -> HttpResponse:
+    enrolment = _enrolment_for_token(token)
+    if request.method == "POST":
+        was_waiting = enrolment.status == Enrolment.Status.WAITLISTED
+        try:
+            services.enrolment_cancel(enrolment=enrolment)
+        except services.EnrolmentError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("You have left the waiting list.") if was_waiting else _("Your enrolment is cancelled."),
+            )
+        return redirect(enrolment)
+    if not enrolment.is_active:
+        return redirect(enrolment)
+    return render(request, "workshops/cancel.html", {"enrolment": enrolment, "session": enrolment.session})
+
+
+@private_page
+@require_GET
+def calendar(request: HttpRequest, token: str) -> HttpResponse:
+    enrolment = _enrolment_for_token(token)
+    if not enrolment.is_active:
+        raise Http404(_("This enrolment is cancelled."))
+    response = HttpResponse(enrolment_to_ics(enrolment), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="workshop.ics"'
+    return response
+
+
+@private_page
+@require_GET
+def letter(request: HttpRequest, token: str) -> FileResponse:
+    current = _current_letter(_enrolment_for_token(token))
+    if current is None:
+        raise Http404(_("No invitation letter has been issued yet."))
+    return FileResponse(
+        current.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"{current.number}.pdf",
+        content_type="application/pdf",
+    )

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from bookings import services
 from bookings.models import Crew, DayRange, Equipment, StudioSet, User
-from workshops.models import Session, Workshop
+from workshops.models import Enrolment, Session, Workshop
 
 DEMO_PASSWORD = "hengdian-demo-2025"  # noqa: S105 - printed on purpose: demo logins only
 STAFF_EMAIL = "staff@hengdian.example"
@@ -200,21 +200,21 @@ WORKSHOPS = [
         "Micro-drama production intensive",
         "Five days on set: how a 60-episode vertical series is planned, shot and cut in a week.",
         Decimal("6800"),
-        [(21, 5, "en", 20), (49, 5, "zh-hans", 24)],
+        [(21, 5, "en", 20, ["zh-hans", "es"]), (49, 5, "zh-hans", 24, ["en"])],
     ),
     (
         "acting-for-vertical-screens",
         "Acting for vertical screens",
         "Performance, blocking and eyelines for the 9:16 frame, with working micro-drama directors.",
         Decimal("3200"),
-        [(28, 3, "en", 16), (35, 3, "es", 16)],
+        [(28, 3, "en", 16, ["es"]), (35, 3, "es", 3, [])],
     ),
     (
         "open-day-hengdian-sets",
         "Open day: the sets of Hengdian",
         "A guided day through the palace, street and modern sets, with a booking-desk briefing.",
         Decimal("0"),
-        [(14, 1, "en", 40)],
+        [(14, 1, "en", 40, ["zh-hans"])],
     ),
 ]
 
@@ -262,7 +262,7 @@ class Command(BaseCommand):
                 slug=slug, defaults={"title": title, "summary": summary, "fee": fee, "is_published": True}
             )
             created += new
-            for in_days, length, language, capacity in sessions:
+            for in_days, length, language, capacity, interpretation in sessions:
                 starts = timezone.make_aware(datetime.combine(today + timedelta(days=in_days), time(9, 0)))
                 _, new = Session.objects.get_or_create(
                     workshop=workshop,
@@ -273,6 +273,7 @@ class Command(BaseCommand):
                         "registration_closes_at": starts - timedelta(days=7),
                         "venue": "Hengdian International Training Centre, Dongyang",
                         "capacity": capacity,
+                        "interpretation": interpretation,
                     },
                 )
                 created += new
@@ -292,9 +293,33 @@ class Command(BaseCommand):
             )
             created += 1
         created += self._demo_bookings()
+        created += self._demo_enrolments()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} rows created)."))
         self.stdout.write(f"  Staff admin:  {STAFF_EMAIL} / {DEMO_PASSWORD}  (http://127.0.0.1:8000/admin/)")
         self.stdout.write(f"  Crew member:  {CREW_EMAIL} / {DEMO_PASSWORD}")
+
+    def _demo_enrolments(self) -> int:
+        """Fill the small Spanish-language session, so its waiting list can be tried."""
+        session = Session.objects.filter(workshop__slug="acting-for-vertical-screens", language="es").first()
+        if session is None or session.enrolments.exists():
+            return 0
+        now = timezone.now()
+        for n in range(1, session.capacity + 2):
+            waiting = n > session.capacity
+            Enrolment.objects.create(
+                session=session,
+                full_name=f"Demo participant {n}",
+                email=f"participant{n}@example.org",
+                country_of_residence="MX",
+                nationality="MX",
+                role=Enrolment.Role.ACTOR,
+                language="es",
+                consented_at=now,
+                status=Enrolment.Status.WAITLISTED if waiting else Enrolment.Status.CONFIRMED,
+                waitlist_order=1 if waiting else None,
+                confirmed_at=None if waiting else now,
+            )
+        return session.capacity + 1
 
     def _demo_bookings(self) -> int:
         """A confirmed and a requested booking, so calendars and the occupancy page show something."""
