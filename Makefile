@@ -56,8 +56,11 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
+# The PostgreSQL pass also keeps the cache (rate-limit counters) in Redis, as production does.
+TEST_CACHE_URL ?= redis://127.0.0.1:6379/15
+
 test-postgres: install-dev
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_CACHE_URL) $(PY) -m pytest
 
 test-sqlite: install-dev
 	mkdir -p var
