@@ -1,7 +1,9 @@
 import pytest
 from django.core.cache import cache
+from django.core.files.storage import storages
 
 from hengdian.celery import app as celery_app
+from workshops.models import InvitationLetter
 
 from .factories import CrewMemberFactory, CrewOwnerFactory, StaffFactory
 
@@ -21,6 +23,22 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path, monkeypatch):
+    """Invitation letters go to a folder of the test's own, never the developer's var/private."""
+    location = tmp_path / "private"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location)},
+        },
+    }
+    # A FileField resolves a callable storage once, when the model is imported.
+    monkeypatch.setattr(InvitationLetter._meta.get_field("pdf"), "storage", storages["private"])
+    return location
 
 
 @pytest.fixture

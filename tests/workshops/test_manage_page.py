@@ -9,18 +9,6 @@ from workshops.models import Enrolment, InvitationLetter, new_manage_token
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
-    return tmp_path
-
-
 def _url(name: str, enrolment) -> str:
     return reverse(f"workshops:{name}", args=[enrolment.manage_token])
 
