@@ -5,6 +5,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .models import Enrolment, Session
@@ -85,8 +86,10 @@ class EnrolmentForm(forms.ModelForm):
                 "needs_visa_letter",
                 Div(
                     HTML(
-                        '<p class="small text-muted">{% load i18n %}{% translate "Used only for your invitation '
-                        'letter, and shown only to studio staff." %}</p>'
+                        format_html(
+                            '<p class="small text-muted">{}</p>',
+                            _("Used only for your invitation letter, and shown only to studio staff."),
+                        )
                     ),
                     *PASSPORT_FIELDS,
                     css_id="passport-fields",

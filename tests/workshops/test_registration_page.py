@@ -236,5 +236,5 @@ def test_the_form_is_in_spanish_and_chinese(client):
     chinese = client.get(_url(session), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
 
     assert "Necesito una carta de invitación para el visado" in spanish
-    assert "Hora estándar de China" in spanish
+    assert "hora estándar de China, Asia/Shanghai" in spanish
     assert "我需要签证邀请函" in chinese
