@@ -81,13 +81,15 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def private_page(view: Callable) -> Callable:
-    """Pages behind a manage token: never cached, indexed or leaked through the Referer header."""
+    """Pages behind a manage token: never cached, indexed or sent to other sites in a Referer."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "private, no-store"
-        response["Referrer-Policy"] = "no-referrer"
+        # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on
+        # the cancel form, which CSRF protection rightly refuses.
+        response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 

@@ -25,7 +25,7 @@ def test_the_manage_page_shows_status_session_and_zone(client):
     assert enrolment.session.workshop.title in page
     assert "Asia/Shanghai" in page
     assert response["Cache-Control"] == "private, no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     # Passport data is for staff and the letter only.
     assert enrolment.passport_number not in page
 
