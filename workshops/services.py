@@ -60,11 +60,16 @@ def _promote_waiting(session: Session, *, now: datetime) -> list[Enrolment]:
         session.enrolments.filter(status=Enrolment.Status.WAITLISTED).order_by("waitlist_order")[:free]
     )
     for enrolment in promoted:
-        enrolment.status = Enrolment.Status.CONFIRMED
-        enrolment.confirmed_at = now
-        enrolment.save(update_fields=["status", "confirmed_at", "updated_at"])
-        _notify(enrolment, "promoted")
+        _confirm_from_waiting_list(enrolment, now=now)
     return promoted
+
+
+def _confirm_from_waiting_list(enrolment: Enrolment, *, now: datetime) -> None:
+    # waitlist_order is kept: it records where the person stood.
+    enrolment.status = Enrolment.Status.CONFIRMED
+    enrolment.confirmed_at = now
+    enrolment.save(update_fields=["status", "confirmed_at", "updated_at"])
+    _notify(enrolment, "promoted")
 
 
 @transaction.atomic
@@ -167,10 +172,7 @@ def enrolment_promote(*, enrolment: Enrolment, now: datetime | None = None) -> E
             _("%(session)s is full: raise its capacity to promote %(name)s.")
             % {"session": session, "name": enrolment.full_name}
         )
-    enrolment.status = Enrolment.Status.CONFIRMED
-    enrolment.confirmed_at = now
-    enrolment.save(update_fields=["status", "confirmed_at", "updated_at"])
-    _notify(enrolment, "promoted")
+    _confirm_from_waiting_list(enrolment, now=now)
     return enrolment
 
 
