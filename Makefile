@@ -59,12 +59,16 @@ lint: install-dev
 # The PostgreSQL pass also keeps the cache (rate-limit counters) in Redis, as production does.
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/15
 
+# Tests that start a real Celery worker use their own Redis database, so a
+# `make run` worker on the same Redis cannot take their tasks.
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/14
+
 test-postgres: install-dev
-	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_CACHE_URL) $(PY) -m pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_CACHE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest
 
 test-sqlite: install-dev
 	mkdir -p var
-	DATABASE_URL=$(SQLITE_TEST_URL) $(PY) -m pytest -m "not browser"
+	DATABASE_URL=$(SQLITE_TEST_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest -m "not browser"
 
 test: lint test-postgres test-sqlite
 

@@ -13,11 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from . import selectors, services
+from . import notifications, selectors, services
 from .models import (
     Blackout,
     Booking,
@@ -25,6 +26,7 @@ from .models import (
     Crew,
     DayRange,
     Equipment,
+    Notification,
     SetPhoto,
     ShootPlan,
     StudioSet,
@@ -491,3 +493,117 @@ class ShootPlanAdmin(RecordOnlyAdmin):
     @admin.display(description=_("bookings"), ordering="booking_count")
     def booking_count(self, obj: ShootPlan) -> int:
         return obj.booking_count
+
+
+# --- Outbox ---------------------------------------------------------------------
+
+
+@admin.register(Notification)
+class NotificationAdmin(RecordOnlyAdmin):
+    """The email outbox: what was sent, what is waiting, what failed and why.
+
+    Messages are written by the services and sent by the workers; staff only
+    read them here and may retry one that failed.
+    """
+
+    list_display = ["kind", "recipient", "status", "attempts", "next_attempt_at", "sent_at", "created_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["recipient", "dedupe_key"]
+    date_hierarchy = "created_at"
+    actions = ["retry_selected"]
+    fieldsets = (
+        (None, {"fields": ("kind", "recipient", "language", "dedupe_key", "booking", "enrolment")}),
+        (
+            _("Delivery"),
+            {
+                "fields": (
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "claimed_at",
+                    "sent_at",
+                    "last_error",
+                    "created_at",
+                )
+            },
+        ),
+        (_("Message"), {"fields": ("preview",)}),
+    )
+    readonly_fields = [
+        "kind",
+        "recipient",
+        "language",
+        "dedupe_key",
+        "booking",
+        "enrolment",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "sent_at",
+        "last_error",
+        "created_at",
+        "preview",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("booking", "enrolment")
+
+    def has_retry_permission(self, request) -> bool:
+        """Retrying needs the model's change permission, though the record itself is never edited."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: Notification) -> str:
+        # The HTML body is rendered only inside a sandboxed frame with no
+        # permissions at all (no scripts, no same origin, no forms), so a
+        # message cannot act in the admin's page; escape() keeps it inside the attribute.
+        html = (
+            format_html(
+                '<iframe sandbox srcdoc="{}" title="{}" style="width: 100%; height: 28em; border: 1px solid #ccc;">'
+                "</iframe>",
+                escape(obj.body_html),
+                _("HTML version"),
+            )
+            if obj.body_html
+            else format_html("<p>{}</p>", _("No HTML version."))
+        )
+        return format_html(
+            '<p><strong>{}</strong></p><pre style="white-space: pre-wrap;">{}</pre>{}',
+            obj.subject,
+            obj.body_text,
+            html,
+        )
+
+    @admin.action(description=_("Retry selected failed notifications"), permissions=["retry"])
+    def retry_selected(self, request: HttpRequest, queryset) -> None:
+        retried = skipped = 0
+        for notification in queryset.order_by("pk"):
+            if notifications.notification_retry(notification=notification):
+                self.log_change(request, notification, "Retried")
+                retried += 1
+            else:
+                skipped += 1
+        if retried:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d notification queued to be sent again.",
+                    "%(count)d notifications queued to be sent again.",
+                    retried,
+                )
+                % {"count": retried},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d notification was skipped: only failed notifications can be retried.",
+                    "%(count)d notifications were skipped: only failed notifications can be retried.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )

@@ -249,13 +249,38 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
+# A task is acknowledged only once it has run, and put back if its worker
+# process dies, so every task must be safe to run twice (the outbox's claim
+# makes sending so). Prefetching one at a time keeps a slow send from holding
+# messages another worker could take.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-holds": {"task": "bookings.tasks.expire_stale_holds", "schedule": 60.0},
     "complete-finished-bookings": {"task": "bookings.tasks.complete_finished_bookings", "schedule": 3600.0},
+    "requeue-due-notifications": {"task": "bookings.tasks.requeue_due_notifications", "schedule": 60.0},
 }
+
+# The email outbox: a failed send is retried after NOTIFICATION_RETRY_SECONDS,
+# doubling each time (at most an hour), until NOTIFICATION_MAX_ATTEMPTS; a row
+# a worker claimed but never finished is claimed again after the timeout.
+NOTIFICATION_MAX_ATTEMPTS = _env("NOTIFICATION_MAX_ATTEMPTS", env.int, 5)
+NOTIFICATION_RETRY_BASE = timedelta(seconds=_env("NOTIFICATION_RETRY_SECONDS", env.int, 60))
+NOTIFICATION_SENDING_TIMEOUT = timedelta(seconds=_env("NOTIFICATION_SENDING_TIMEOUT_SECONDS", env.int, 300))
+if NOTIFICATION_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("The environment variable NOTIFICATION_MAX_ATTEMPTS must be at least 1.")
+if NOTIFICATION_RETRY_BASE.total_seconds() < 0:
+    raise ImproperlyConfigured("The environment variable NOTIFICATION_RETRY_SECONDS cannot be negative.")
+# A worker still sending must never look dead: the task is killed at its time
+# limit, so only after that may another worker claim the row again.
+if NOTIFICATION_SENDING_TIMEOUT.total_seconds() <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "The environment variable NOTIFICATION_SENDING_TIMEOUT_SECONDS must be longer than the "
+        f"task time limit ({CELERY_TASK_TIME_LIMIT} s), or a slow send could be claimed twice."
+    )
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

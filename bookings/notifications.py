@@ -1,0 +1,212 @@
+"""The email outbox: notifications are written with the event that causes them
+and delivered by Celery workers, each at most once.
+
+A row is the source of truth, not the Celery message. The send task is only a
+nudge: it may be lost (the broker was down at commit), run twice (``acks_late``
+redelivery, a sweep re-queueing a row that was already queued) or die half-way
+(a killed worker). The conditional update in :func:`notification_send` makes
+all three harmless, and :func:`notification_requeue_due`, run by the periodic
+sweep, picks up whatever a lost or dead task left behind.
+
+Log lines name the notification by primary key and kind only: bodies and
+addresses may carry personal data.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import Booking, Notification
+
+if TYPE_CHECKING:
+    from workshops.models import Enrolment
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+LAST_ERROR_LENGTH = 1000
+
+
+def _enqueue_send_on_commit(notification_id: int) -> None:
+    from .tasks import send_notification  # tasks imports this module
+
+    # robust: the row is already committed, so a broker outage must neither
+    # fail the caller's request nor stop its other callbacks; the sweep will
+    # find the pending row and queue it again.
+    transaction.on_commit(lambda: send_notification.delay(notification_id), robust=True)
+
+
+def notification_queue(
+    *,
+    kind: str,
+    recipient: str,
+    language: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    dedupe_key: str,
+    booking: Booking | None = None,
+    enrolment: "Enrolment | None" = None,
+) -> Notification | None:
+    """Put a rendered message in the outbox; it is sent after the caller's transaction commits.
+
+    Call it inside the transaction that records the event, so the message
+    exists if and only if the event does. Returns ``None`` when a message with
+    ``dedupe_key`` is already queued (or sent): there is at most one per key.
+    """
+    try:
+        # A savepoint, so a duplicate key leaves the caller's transaction usable.
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                kind=kind,
+                recipient=recipient,
+                language=language,
+                subject=subject,
+                body_text=body_text,
+                body_html=body_html,
+                dedupe_key=dedupe_key,
+                booking=booking,
+                enrolment=enrolment,
+            )
+    except IntegrityError:
+        if not Notification.objects.filter(dedupe_key=dedupe_key).exists():
+            raise  # some other constraint: a bug, not a duplicate
+        logger.info("A %s notification with this dedupe key is already queued.", kind)
+        return None
+    _enqueue_send_on_commit(notification.pk)
+    return notification
+
+
+def _claimable(*, now: datetime) -> Q:
+    """Rows a worker may take: pending and due, or left in sending by a worker that died."""
+    stale_before = now - settings.NOTIFICATION_SENDING_TIMEOUT
+    return Q(status=Notification.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Notification.Status.SENDING, claimed_at__lt=stale_before
+    )
+
+
+def _backoff(attempts: int) -> timedelta:
+    # The exponent is capped first so a large attempt count cannot overflow timedelta.
+    return min(settings.NOTIFICATION_RETRY_BASE * 2 ** min(max(attempts - 1, 0), 20), MAX_BACKOFF)
+
+
+def notification_send(*, notification_id: int, now: datetime | None = None) -> bool:
+    """Claim one notification and send it; True only if this call delivered it.
+
+    The claim is one conditional UPDATE, so of any number of workers running
+    this for the same row at once exactly one gets it; the others return
+    False. It runs in autocommit (not inside a transaction) so that other
+    workers see the claim before the mail server is contacted.
+    """
+    now = now or timezone.now()
+    claimed = Notification.objects.filter(_claimable(now=now), pk=notification_id).update(
+        status=Notification.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        logger.debug(
+            "Notification %s not claimed: not due, taken by another worker or done.", notification_id
+        )
+        return False
+
+    notification = Notification.objects.get(pk=notification_id)
+    message = EmailMultiAlternatives(
+        notification.subject, notification.body_text, to=[notification.recipient], connection=get_connection()
+    )
+    if notification.body_html:
+        message.attach_alternative(notification.body_html, "text/html")
+    # Our claim, not just the row: if this worker was somehow slower than the
+    # timeout and another claimed the row again, the other one's result stands.
+    ours = Notification.objects.filter(pk=notification_id, status=Notification.Status.SENDING, claimed_at=now)
+    try:
+        message.send()
+    except Exception as exc:  # SMTPException, OSError, a soft time limit …: the message was not sent
+        error = f"{type(exc).__name__}: {exc}"[:LAST_ERROR_LENGTH]
+        if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+            ours.update(status=Notification.Status.FAILED, last_error=error)
+            logger.error(
+                "Notification %s (%s) failed for good after %s attempts: %s",
+                notification.pk,
+                notification.kind,
+                notification.attempts,
+                type(exc).__name__,
+            )
+        else:
+            retry_at = now + _backoff(notification.attempts)
+            ours.update(status=Notification.Status.PENDING, next_attempt_at=retry_at, last_error=error)
+            logger.warning(
+                "Notification %s (%s) attempt %s failed (%s); retrying at %s.",
+                notification.pk,
+                notification.kind,
+                notification.attempts,
+                type(exc).__name__,
+                retry_at.isoformat(),
+            )
+        return False
+
+    if not ours.update(status=Notification.Status.SENT, sent_at=now, last_error=""):
+        logger.warning(
+            "Notification %s (%s) was sent after its claim had expired.", notification.pk, notification.kind
+        )
+    else:
+        logger.info(
+            "Notification %s (%s) sent on attempt %s.",
+            notification.pk,
+            notification.kind,
+            notification.attempts,
+        )
+    return True
+
+
+def notification_retry(*, notification: Notification) -> bool:
+    """Staff action: give a failed notification a fresh set of attempts, starting now.
+
+    Returns False (and changes nothing) unless the notification had failed.
+    """
+    now = timezone.now()
+    retried = Notification.objects.filter(pk=notification.pk, status=Notification.Status.FAILED).update(
+        status=Notification.Status.PENDING, attempts=0, next_attempt_at=now
+    )
+    if not retried:
+        return False
+    notification.status, notification.attempts, notification.next_attempt_at = (
+        Notification.Status.PENDING,
+        0,
+        now,
+    )
+    _enqueue_send_on_commit(notification.pk)
+    return True
+
+
+def notifications_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Ids of the notifications a worker should try now, oldest due first.
+
+    One query, served by the (status, next_attempt_at) and (status,
+    claimed_at) indexes, so its cost follows the due rows, not the whole outbox.
+    """
+    now = now or timezone.now()
+    return list(
+        Notification.objects.filter(_claimable(now=now))
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def notification_requeue_due(*, now: datetime | None = None) -> int:
+    """Queue a send for every due notification; run by the periodic sweep.
+
+    A row that is queued twice is still sent once: the claim decides.
+    """
+    from .tasks import send_notification  # tasks imports this module
+
+    due = notifications_due(now=now)
+    for notification_id in due:
+        send_notification.delay(notification_id)
+    if due:
+        logger.info("Re-queued %s due notification(s).", len(due))
+    return len(due)
