@@ -1,6 +1,8 @@
+import smtplib
 import threading
 from collections.abc import Callable
 
+from django.core.mail.backends import locmem
 from django.db import connection
 
 
@@ -25,3 +27,17 @@ def run_concurrently(count: int, work: Callable[[int], object]) -> list[object]:
     for t in threads:
         t.join(timeout=120)
     return results
+
+
+class FlakyBackend(locmem.EmailBackend):
+    """A mail server that refuses the first ``failures`` sends, then delivers to ``mail.outbox``."""
+
+    failures = 0
+    calls = 0
+
+    def send_messages(self, messages):
+        type(self).calls += 1
+        if type(self).failures > 0:
+            type(self).failures -= 1
+            raise smtplib.SMTPException("421 Service not available, try again later")
+        return super().send_messages(messages)

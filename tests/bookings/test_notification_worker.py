@@ -5,7 +5,6 @@ test database through its own connection — hence committed data, i.e.
 ``transaction=True`` — and appends to the same ``mail.outbox`` as the test.
 """
 
-import smtplib
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -15,7 +14,6 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.core import mail
-from django.core.mail.backends import locmem
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,23 +21,11 @@ from bookings import notifications, tasks
 from bookings.models import Notification
 from hengdian.celery import app
 
+from .helpers import FlakyBackend
+
 pytestmark = pytest.mark.celery_worker
 
 WORKER_TIMEOUT = 20.0  # seconds; generous for a slow CI machine
-
-
-class FlakyBackend(locmem.EmailBackend):
-    """A mail server that refuses the first ``failures`` sends, then delivers to ``mail.outbox``."""
-
-    failures = 0
-    calls = 0
-
-    def send_messages(self, messages):
-        type(self).calls += 1
-        if type(self).failures > 0:
-            type(self).failures -= 1
-            raise smtplib.SMTPException("421 Service not available, try again later")
-        return super().send_messages(messages)
 
 
 @pytest.fixture

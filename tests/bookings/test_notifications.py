@@ -13,29 +13,16 @@ from html.parser import HTMLParser
 import pytest
 import time_machine
 from django.core import mail
-from django.core.mail.backends import locmem
 from django.db import transaction
 from django.urls import reverse
 
 from bookings import notifications
 from bookings.models import Notification
 
+from .helpers import FlakyBackend
+
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 CHANGELIST = "admin:bookings_notification_changelist"
-
-
-class FlakyBackend(locmem.EmailBackend):
-    """A mail server that refuses the first ``failures`` sends, then delivers to ``mail.outbox``."""
-
-    failures = 0
-    calls = 0
-
-    def send_messages(self, messages):
-        type(self).calls += 1
-        if type(self).failures > 0:
-            type(self).failures -= 1
-            raise smtplib.SMTPException("421 Service not available, try again later")
-        return super().send_messages(messages)
 
 
 @pytest.fixture
