@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -529,22 +530,8 @@ class NotificationAdmin(RecordOnlyAdmin):
         ),
         (_("Message"), {"fields": ("preview",)}),
     )
-    readonly_fields = [
-        "kind",
-        "recipient",
-        "language",
-        "dedupe_key",
-        "booking",
-        "enrolment",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "claimed_at",
-        "sent_at",
-        "last_error",
-        "created_at",
-        "preview",
-    ]
+    # Nothing in the outbox is edited by hand: every field shown is read-only.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("booking", "enrolment")
