@@ -1,6 +1,6 @@
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -132,6 +132,9 @@ class User(AbstractUser):
 # Bounds the window the catalogue looks at when it widens a range by changeovers.
 MAX_CHANGEOVER_DAYS = 14
 
+# Shoot days begin when the equipment store opens; reminders count from here.
+SHOOT_DAY_STARTS = time(7, 0)
+
 
 @dataclass(frozen=True)
 class DayRange:
@@ -185,6 +188,12 @@ class StudioSet(models.Model):
         default=0,
         validators=[MaxValueValidator(MAX_CHANGEOVER_DAYS)],
         help_text=_("Days kept free after each booking to reset the set."),
+    )
+    location = models.CharField(
+        _("where to go"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where a crew reports on its first shoot day, e.g. Ming-Qing Palace area, north gate."),
     )
     vertical_ready = models.BooleanField(_("suits vertical shooting"), default=True)
     features = models.CharField(
@@ -381,6 +390,10 @@ class ShootPlan(models.Model):
         return f"{self.crew} #{self.pk}"
 
 
+def shoot_day_starts_at(day: date) -> datetime:
+    return datetime.combine(day, SHOOT_DAY_STARTS, tzinfo=timezone.get_default_timezone())
+
+
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out over the phone
 
 
@@ -469,6 +482,9 @@ class Booking(models.Model):
             models.Index(fields=["studio_set", "start_date", "blocked_until"], name="booking_set_days"),
             models.Index(fields=["status", "hold_expires_at"], name="booking_status_hold"),
             models.Index(fields=["crew", "start_date"], name="booking_crew_start"),
+            # The reminder sweep: confirmed bookings starting, or ending, soon.
+            models.Index(fields=["status", "start_date"], name="booking_status_start"),
+            models.Index(fields=["status", "end_date"], name="booking_status_end"),
         ]
 
     def __str__(self) -> str:
@@ -484,6 +500,15 @@ class Booking(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def starts_at(self) -> datetime:
+        """When the first shoot day begins, in the studio's time zone."""
+        return shoot_day_starts_at(self.start_date)
+
+    @property
+    def last_day_starts_at(self) -> datetime:
+        return shoot_day_starts_at(self.end_date)
 
     def can_be_cancelled_by(self, user, today: date) -> bool:
         allowed = user.is_staff or (user.crew_id is not None and user.crew_id == self.crew_id)
@@ -523,13 +548,32 @@ class Notification(models.Model):
     and a failed send is retried from ``next_attempt_at`` by the periodic sweep.
     """
 
+    class Kind(models.TextChoices):
+        BOOKING_REQUESTED = "booking-requested", _("Booking requested (crew)")
+        BOOKING_REQUEST_RECEIVED = "booking-request-received", _("Booking requested (staff)")
+        BOOKING_CONFIRMED = "booking-confirmed", _("Booking confirmed")
+        BOOKING_REJECTED = "booking-rejected", _("Booking rejected")
+        BOOKING_CANCELLED = "booking-cancelled", _("Booking cancelled")
+        BOOKING_HOLD_EXPIRING = "booking-hold-expiring", _("Hold expiring")
+        BOOKING_HOLD_EXPIRED = "booking-hold-expired", _("Hold expired")
+        BOOKING_REMINDER_START = "booking-reminder-start", _("Reminder: shoot starts")
+        BOOKING_REMINDER_END = "booking-reminder-end", _("Reminder: last shoot day")
+        ENROLMENT_CONFIRMED = "enrolment-confirmed", _("Enrolment confirmed")
+        ENROLMENT_WAITLISTED = "enrolment-waitlisted", _("Enrolment on the waiting list")
+        ENROLMENT_PROMOTED = "enrolment-promoted", _("Promoted from the waiting list")
+        ENROLMENT_CANCELLED = "enrolment-cancelled", _("Enrolment cancelled")
+        ENROLMENT_LINK = "enrolment-link", _("Enrolment link sent again")
+        ENROLMENT_LETTER = "enrolment-letter", _("Invitation letter issued")
+        ENROLMENT_REMINDER_WEEK = "enrolment-reminder-week", _("Reminder: workshop in a week")
+        ENROLMENT_REMINDER_DAY = "enrolment-reminder-day", _("Reminder: workshop tomorrow")
+
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    kind = models.CharField(_("kind"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
     recipient = models.EmailField(_("recipient"))
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
     subject = models.CharField(_("subject"), max_length=255)

@@ -13,14 +13,19 @@ addresses may carry personal data.
 """
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from .models import Booking, Notification
 
@@ -81,6 +86,77 @@ def notification_queue(
         return None
     _enqueue_send_on_commit(notification.pk)
     return notification
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one email says, before it is rendered as plain text and as HTML.
+
+    Built inside ``translation.override(recipient's language)``, so every
+    string in it is already translated.
+    """
+
+    subject: str
+    greeting: str
+    paragraphs: Sequence[str]
+    facts: Sequence[tuple[str, str]] = ()
+    checklist_title: str = ""
+    checklist: Sequence[str] = ()
+    link_label: str = ""
+    link_url: str = ""
+    footnote: str = ""
+    signature: str = ""
+
+
+def studio_time(value: datetime) -> str:
+    """A moment as people at the studio read it, naming the zone for readers abroad."""
+    local = timezone.localtime(value, timezone.get_default_timezone())
+    return _("%(datetime)s (China Standard Time, Asia/Shanghai)") % {
+        "datetime": date_format(local, "DATETIME_FORMAT")
+    }
+
+
+def studio_date(value: date) -> str:
+    return date_format(value, "DATE_FORMAT")
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def notification_queue_message(
+    *,
+    kind: str,
+    recipient: str,
+    language: str,
+    dedupe_key: str,
+    build: Callable[[], Message],
+    booking: Booking | None = None,
+    enrolment: "Enrolment | None" = None,
+) -> Notification | None:
+    """Render ``build()`` in ``language`` as text and HTML and put it in the outbox.
+
+    Rendering happens now, not at sending time, so the message says what was
+    true when the event happened, and the admin preview shows exactly what goes out.
+    """
+    if Notification.objects.filter(dedupe_key=dedupe_key).exists():
+        return None  # the common case for a sweep; the unique key still settles races
+    with translation.override(language):
+        message = build()
+        context = {"message": message, "language": language}
+        body_text = render_to_string("emails/notification.txt", context)
+        body_html = render_to_string("emails/notification.html", context)
+    return notification_queue(
+        kind=kind,
+        recipient=recipient,
+        language=language,
+        subject=message.subject,
+        body_text=body_text,
+        body_html=body_html,
+        dedupe_key=dedupe_key,
+        booking=booking,
+        enrolment=enrolment,
+    )
 
 
 def _claimable(*, now: datetime) -> Q:

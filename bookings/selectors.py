@@ -3,12 +3,23 @@
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from .models import MAX_CHANGEOVER_DAYS, Blackout, Booking, BookingItem, DayRange, Equipment, StudioSet
+from .models import (
+    MAX_CHANGEOVER_DAYS,
+    SHOOT_DAY_STARTS,
+    Blackout,
+    Booking,
+    BookingItem,
+    DayRange,
+    Equipment,
+    Notification,
+    StudioSet,
+)
 
 
 def _active_bookings_near(set_ids: Iterable[int] | None, days: DayRange) -> QuerySet[Booking]:
@@ -265,3 +276,65 @@ def bookings_for_export(*, days: DayRange) -> QuerySet[Booking]:
         )
         .order_by("start_date", "studio_set__name", "reference")
     )
+
+
+# --- Notifications ------------------------------------------------------------
+
+# How long before a hold ends its crew is warned, and a shoot's first day is announced.
+HOLD_WARNING = timedelta(hours=12)
+START_REMINDER = timedelta(hours=48)
+
+
+def bookings_for_notice() -> QuerySet[Booking]:
+    """Bookings with what their emails show, and who receives them, in a fixed number of queries."""
+    from .models import User
+
+    return Booking.objects.select_related("crew", "studio_set").prefetch_related(
+        Prefetch("items", queryset=BookingItem.objects.select_related("equipment").order_by("pk")),
+        Prefetch(
+            "crew__members",
+            queryset=User.objects.filter(is_active=True).order_by("pk"),
+            to_attr="active_members",
+        ),
+    )
+
+
+def _last_shoot_day_begun(moment: datetime) -> date:
+    """The latest date whose shoot day has begun by ``moment`` (studio time)."""
+    local = timezone.localtime(moment, timezone.get_default_timezone())
+    begins = timedelta(hours=SHOOT_DAY_STARTS.hour, minutes=SHOOT_DAY_STARTS.minute)
+    return (local - begins).date()
+
+
+def bookings_due_notice(*, kind: str, now: datetime) -> QuerySet[Booking]:
+    """Bookings whose ``kind`` reminder is due at ``now`` and not yet queued.
+
+    Each window is bounded on both sides and served by an index on (status,
+    date), so the cost follows the bookings that are due, not all bookings.
+    """
+    Kind = Notification.Kind
+    if kind == Kind.BOOKING_HOLD_EXPIRING:
+        due = Q(
+            status=Booking.Status.REQUESTED,
+            hold_expires_at__gt=now,
+            hold_expires_at__lte=now + HOLD_WARNING,
+            # A hold no longer than the warning was announced with the request itself.
+            created_at__lt=F("hold_expires_at") - HOLD_WARNING,
+        )
+    elif kind == Kind.BOOKING_REMINDER_START:
+        # Due 48 hours before the first shoot day begins, until it begins.
+        due = Q(
+            status=Booking.Status.CONFIRMED,
+            start_date__gt=_last_shoot_day_begun(now),
+            start_date__lte=_last_shoot_day_begun(now + START_REMINDER),
+        )
+    elif kind == Kind.BOOKING_REMINDER_END:
+        # Due from the start of the last shoot day until the day is over.
+        today = timezone.localdate(now, timezone.get_default_timezone())
+        if _last_shoot_day_begun(now) < today:
+            return Booking.objects.none()
+        due = Q(status=Booking.Status.CONFIRMED, end_date=today)
+    else:
+        raise ValueError(f"Not a booking reminder: {kind}")
+    already = Notification.objects.filter(booking=OuterRef("pk"), kind=kind)
+    return bookings_for_notice().filter(due).exclude(Exists(already)).order_by("pk")

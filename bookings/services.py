@@ -12,18 +12,28 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from . import emails
 from .models import (
     Booking,
     BookingItem,
     Crew,
     DayRange,
     Equipment,
+    Notification,
     ShootPlan,
     StudioSet,
     User,
     new_calendar_token,
 )
-from .selectors import equipment_days, quote_lines, set_blackouts_overlapping
+from .selectors import (
+    bookings_due_notice,
+    bookings_for_notice,
+    equipment_days,
+    quote_lines,
+    set_blackouts_overlapping,
+)
+
+NOTICE = Notification.Kind
 
 
 class AccountError(Exception):
@@ -196,6 +206,7 @@ def shoot_plan_request(
                     BookingItem(booking=booking, equipment=e, quantity=q, daily_rate=e.daily_rate)
                     for e, q in items
                 )
+                emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_REQUESTED, by=by)
     except IntegrityError as exc:
         # The exclusion constraint caught what the checks above should have: say so plainly.
         raise BookingError(_("Those days were just taken for this set. Please choose other dates.")) from exc
@@ -316,6 +327,8 @@ def _decide(booking: Booking, status: str, by: User) -> Booking:
     booking.decided_by = by
     booking.hold_expires_at = None
     booking.save(update_fields=["status", "decided_by", "hold_expires_at", "updated_at"])
+    kind = NOTICE.BOOKING_CONFIRMED if status == Booking.Status.CONFIRMED else NOTICE.BOOKING_REJECTED
+    emails.booking_notify(booking=booking, kind=kind, by=by)
     return booking
 
 
@@ -350,11 +363,15 @@ def booking_cancel(*, booking: Booking, by: User, now: datetime | None = None) -
     booking.status = Booking.Status.CANCELLED
     booking.hold_expires_at = None
     booking.save(update_fields=["status", "hold_expires_at", "updated_at"])
+    emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_CANCELLED, by=by)
     return booking
 
 
 def booking_expire_stale_holds(*, now: datetime | None = None) -> list[int]:
-    """Requested bookings whose hold has run out become ``expired``; returns their ids."""
+    """Requested bookings whose hold has run out become ``expired``; returns their ids.
+
+    The crew is told in the same transaction, so an expiry is never silent.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         ids = list(
@@ -366,7 +383,26 @@ def booking_expire_stale_holds(*, now: datetime | None = None) -> list[int]:
         Booking.objects.filter(pk__in=ids, status=Booking.Status.REQUESTED).update(
             status=Booking.Status.EXPIRED, updated_at=now
         )
+        if ids:
+            for booking in bookings_for_notice().filter(pk__in=ids):
+                emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_HOLD_EXPIRED)
     return ids
+
+
+def booking_reminders_queue_due(*, now: datetime | None = None) -> int:
+    """Queue the booking reminders that are due; run by the periodic sweep.
+
+    Each booking is handled in its own transaction, and the outbox's dedupe
+    key lets at most one message per booking, kind and recipient through,
+    however often (or however many sweeps at once) this runs.
+    """
+    now = now or timezone.now()
+    queued = 0
+    for kind in (NOTICE.BOOKING_HOLD_EXPIRING, NOTICE.BOOKING_REMINDER_START, NOTICE.BOOKING_REMINDER_END):
+        for booking in bookings_due_notice(kind=kind, now=now):
+            with transaction.atomic():
+                queued += emails.booking_notify(booking=booking, kind=kind)
+    return queued
 
 
 def booking_complete_finished(*, now: datetime | None = None) -> int:

@@ -40,7 +40,7 @@ def flaky_backend(settings):
 def queue(**overrides) -> Notification | None:
     """Queue a message the way a service does: inside the transaction of its event."""
     fields = {
-        "kind": "booking.requested",
+        "kind": "booking-requested",
         "recipient": "coordinator@example.com",
         "language": "en",
         "subject": "Booking HD-ABC234 requested",
@@ -60,7 +60,7 @@ def make(**fields) -> Notification:
     """A row in a given state, as a crash or an earlier run would have left it."""
     defaults = {
         "dedupe_key": f"test:{next(_keys)}",
-        "kind": "booking.confirmed",
+        "kind": "booking-confirmed",
         "recipient": "crew@example.com",
         "language": "en",
         "subject": "Confirmed",
@@ -109,7 +109,7 @@ def test_nothing_is_queued_or_sent_when_the_event_rolls_back(django_capture_on_c
         transaction.atomic(),
     ):
         notifications.notification_queue(
-            kind="booking.requested",
+            kind="booking-requested",
             recipient="coordinator@example.com",
             language="en",
             subject="Requested",
@@ -128,7 +128,7 @@ def test_same_dedupe_key_twice_gives_one_row_and_one_email(django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             first = notifications.notification_queue(
-                kind="booking.reminder-start",
+                kind="booking-reminder-start",
                 recipient="crew@example.com",
                 language="zh-hans",
                 subject="提醒",
@@ -136,7 +136,7 @@ def test_same_dedupe_key_twice_gives_one_row_and_one_email(django_capture_on_com
                 dedupe_key="booking:42:reminder-start",
             )
             second = notifications.notification_queue(
-                kind="booking.reminder-start",
+                kind="booking-reminder-start",
                 recipient="crew@example.com",
                 language="zh-hans",
                 subject="提醒",
@@ -322,8 +322,8 @@ def test_logs_name_the_notification_but_never_its_body_or_address(flaky_backend,
         notifications.notification_send(notification_id=notification.pk)
 
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    assert f"Notification {notification.pk} (booking.requested) attempt 1 failed" in logged
-    assert f"Notification {notification.pk} (booking.requested) sent" in logged
+    assert f"Notification {notification.pk} (booking-requested) attempt 1 failed" in logged
+    assert f"Notification {notification.pk} (booking-requested) sent" in logged
     assert "E12345678" not in logged
     assert "private@example.com" not in logged
     assert "421" not in logged  # a server's message can quote the address
@@ -342,7 +342,7 @@ def _not_due_rows(count: int) -> list[Notification]:
     ]
     return Notification.objects.bulk_create(
         Notification(
-            kind="booking.confirmed",
+            kind="booking-confirmed",
             recipient=f"crew{i}@example.com",
             language="en",
             subject="Confirmed",
@@ -401,11 +401,6 @@ def test_requeue_due_sends_each_due_notification_once(settings):
         notification.refresh_from_db()
         assert (notification.status, notification.attempts) == (Notification.Status.SENT, 2)
     assert list(not_due.order_by("pk").values_list("pk", "status", "attempts")) == before
-
-
-def test_the_outbox_sweep_is_on_the_beat_schedule(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["requeue-due-notifications"]
-    assert entry == {"task": "bookings.tasks.requeue_due_notifications", "schedule": 60.0}
 
 
 # --- Admin -------------------------------------------------------------------------

@@ -16,6 +16,15 @@ from bookings.models import Crew, DayRange, Equipment, StudioSet, User
 from workshops.models import Enrolment, Session, Workshop
 
 DEMO_PASSWORD = "hengdian-demo-2025"  # noqa: S105 - printed on purpose: demo logins only
+# Where crews report on their first shoot day (shown in the 48-hour reminder).
+LOCATIONS = {
+    "ming-qing-palace-hall": "Ming-Qing palace area, east gate",
+    "qin-palace-courtyard": "Qin palace area, main gate",
+    "hong-kong-street-1980s": "Hong Kong street backlot, north entrance",
+    "qing-dynasty-market-street": "Qing market street, archway entrance",
+    "modern-ceo-office": "Modern stages building, stage 3",
+    "hospital-ward": "Modern stages building, stage 5",
+}
 STAFF_EMAIL = "staff@hengdian.example"
 CREW_EMAIL = "coordinator@redlantern.example"
 
@@ -247,6 +256,7 @@ class Command(BaseCommand):
                     "max_crew_size": crew_size,
                     "features": features,
                     "description": text,
+                    "location": LOCATIONS.get(slug, ""),
                 },
             )
             created += new
