@@ -1,43 +1,184 @@
-"""Emails to workshop participants, in the language they chose. Never any passport data."""
+"""Emails to workshop participants, in the language they chose. Never any passport data.
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
-from django.utils import translation
+Every message goes through the outbox (:mod:`bookings.notifications`): call
+:func:`enrolment_notify` inside the transaction that records the event.
+"""
+
+from datetime import datetime
+
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Enrolment
+from bookings.models import Notification
+from bookings.notifications import Message, absolute_url, notification_queue_message, studio_time
+
+from .models import Enrolment, InvitationLetter
 from .selectors import waitlist_position
 
-KINDS = ("confirmed", "waitlisted", "promoted", "cancelled", "link", "letter")
+Kind = Notification.Kind
 
 
-def _subject(kind: str, title: str) -> str:
-    subjects = {
-        "confirmed": _("Your place is confirmed: %(title)s"),
-        "waitlisted": _("You are on the waiting list: %(title)s"),
-        "promoted": _("A place is yours: %(title)s"),
-        "cancelled": _("Your enrolment is cancelled: %(title)s"),
-        "link": _("Your enrolment link: %(title)s"),
-        "letter": _("Your visa invitation letter is ready: %(title)s"),
-    }
-    return subjects[kind] % {"title": title}
+def _dedupe_key(enrolment: Enrolment, kind: str, *, letter: InvitationLetter | None, now: datetime) -> str:
+    key = f"enrolment:{enrolment.pk}:{kind.removeprefix('enrolment-')}"
+    if kind == Kind.ENROLMENT_LETTER:
+        return f"{key}:{letter.number}"  # a reissued letter is news again
+    if kind == Kind.ENROLMENT_LINK:
+        # Registering the same address again re-sends the link, at most once
+        # per clock hour, so the form cannot be used to flood someone's inbox.
+        return f"{key}:{timezone.localtime(now):%Y%m%d%H}"
+    return key
 
 
-def enrolment_email_send(*, enrolment_id: int, kind: str) -> None:
-    if kind not in KINDS:
-        raise ValueError(f"Unknown enrolment email kind: {kind}")
-    enrolment = Enrolment.objects.select_related("session__workshop").get(pk=enrolment_id)
+def enrolment_notify(
+    *,
+    enrolment: Enrolment,
+    kind: str,
+    letter: InvitationLetter | None = None,
+    now: datetime | None = None,
+) -> Notification | None:
+    """Queue ``kind`` for the participant; at most one per enrolment and kind (and letter)."""
+    if kind == Kind.ENROLMENT_LETTER and letter is None:
+        raise ValueError("A letter notification needs the letter.")
+    return notification_queue_message(
+        kind=kind,
+        recipient=enrolment.email,
+        language=enrolment.language,
+        dedupe_key=_dedupe_key(enrolment, kind, letter=letter, now=now or timezone.now()),
+        build=lambda: enrolment_message(enrolment, kind),
+        enrolment=enrolment,
+    )
+
+
+def _facts(enrolment: Enrolment) -> list[tuple[str, str]]:
     session = enrolment.session
-    context = {
-        "kind": kind,
-        "enrolment": enrolment,
-        "session": session,
-        "workshop": session.workshop,
-        "position": waitlist_position(enrolment),
-        "manage_url": f"{settings.SITE_URL}{enrolment.get_absolute_url()}",
-    }
-    with translation.override(enrolment.language):
-        subject = _subject(kind, session.workshop.title)
-        body = render_to_string("emails/enrolment.txt", context)
-    send_mail(subject, body, None, [enrolment.email])
+    language = session.get_language_display()
+    if session.interpretation_labels:
+        language = _("%(language)s, interpreted into %(others)s") % {
+            "language": language,
+            "others": ", ".join(session.interpretation_labels),
+        }
+    facts = [
+        (_("Workshop"), session.workshop.title),
+        (_("Starts"), studio_time(session.starts_at)),
+        (_("Ends"), studio_time(session.ends_at)),
+        (_("Venue"), f"{session.venue}, {_('Hengdian World Studios, Dongyang, Zhejiang')}"),
+        (_("Language"), language),
+        (_("Status"), enrolment.get_status_display()),
+    ]
+    position = waitlist_position(enrolment)
+    if position is not None:
+        facts.append((_("Position on the waiting list"), str(position)))
+    return facts
+
+
+def _week_checklist(enrolment: Enrolment) -> list[str]:
+    items = [
+        _("Check that your passport is valid for at least six months after your arrival in China."),
+        _(
+            "Check whether you need a visa for China and, if you do, apply now: consulates can take "
+            "several working days."
+        ),
+    ]
+    if enrolment.needs_visa_letter:
+        if enrolment.letters.exists():
+            items.append(
+                _("Your invitation letter is on your enrolment page, if your visa application needs it.")
+            )
+        else:
+            items.append(
+                _(
+                    "Your invitation letter has not been issued yet; we will email you when it is. "
+                    "If your visa appointment is very soon, reply to this email."
+                )
+            )
+    items += [
+        _(
+            "Book your travel: Yiwu is the nearest airport, about an hour by road from Hengdian; "
+            "high-speed trains stop at Yiwu and Dongyang."
+        ),
+        _("Plan to arrive the day before, and take out travel and health insurance that covers China."),
+        _("Install a payment app that works in China, or bring a card accepted there: cash is rarely used."),
+    ]
+    return items
+
+
+def _day_checklist(enrolment: Enrolment) -> list[str]:
+    session = enrolment.session
+    return [
+        _("Your passport: you need it at the studio gate."),
+        _("Be at %(venue)s 30 minutes before the start to collect your badge.") % {"venue": session.venue},
+        _("A phone that records vertical video, with a charged power bank."),
+        _("Comfortable shoes and a light jacket: some sets are outdoors, and sound stages are cool."),
+        _("A notebook; the course materials are handed out on the day."),
+    ]
+
+
+def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
+    title = enrolment.session.workshop.title
+    names = {"title": title}
+    checklist_title, checklist = "", []
+    if kind == Kind.ENROLMENT_CONFIRMED:
+        subject = _("Your place is confirmed: %(title)s") % names
+        paragraph = _(
+            'Your place in the workshop "%(title)s" is confirmed. We look forward to welcoming you to Hengdian.'
+        )
+    elif kind == Kind.ENROLMENT_WAITLISTED:
+        subject = _("You are on the waiting list: %(title)s") % names
+        names["position"] = waitlist_position(enrolment)
+        paragraph = _(
+            'The workshop "%(title)s" is full, so you are on its waiting list, at position %(position)s. '
+            "If a place becomes free, it goes to the first person on the list and we email you at once."
+        )
+    elif kind == Kind.ENROLMENT_PROMOTED:
+        subject = _("A place is yours: %(title)s") % names
+        paragraph = _(
+            'Good news: a place became free in the workshop "%(title)s" and it is now yours. '
+            "Your place is confirmed."
+        )
+    elif kind == Kind.ENROLMENT_CANCELLED:
+        subject = _("Your enrolment is cancelled: %(title)s") % names
+        paragraph = _(
+            'Your enrolment in the workshop "%(title)s" is cancelled. If this is a mistake, register '
+            "again while registration is open."
+        )
+    elif kind == Kind.ENROLMENT_LINK:
+        subject = _("Your enrolment link: %(title)s") % names
+        paragraph = _(
+            "Someone, probably you, tried to register this email address again for the workshop "
+            '"%(title)s". You are already enrolled, so nothing has changed. Use the link below to see '
+            "or change your enrolment."
+        )
+    elif kind == Kind.ENROLMENT_LETTER:
+        subject = _("Your visa invitation letter is ready: %(title)s") % names
+        paragraph = _(
+            'Your visa invitation letter for the workshop "%(title)s" is ready. Download it from your '
+            "enrolment page, print it and take it to your visa application."
+        )
+    elif kind == Kind.ENROLMENT_REMINDER_WEEK:
+        subject = _("One week to go: %(title)s") % names
+        names["when"] = studio_time(enrolment.session.starts_at)
+        paragraph = _(
+            'The workshop "%(title)s" starts in a week, on %(when)s. Here is a checklist for your trip.'
+        )
+        checklist_title = _("Travel and visa checklist")
+        checklist = _week_checklist(enrolment)
+    elif kind == Kind.ENROLMENT_REMINDER_DAY:
+        subject = _("See you tomorrow: %(title)s") % names
+        names["when"] = studio_time(enrolment.session.starts_at)
+        paragraph = _('The workshop "%(title)s" starts tomorrow, %(when)s.')
+        checklist_title = _("What to bring")
+        checklist = _day_checklist(enrolment)
+    else:
+        raise ValueError(f"Not an enrolment notification: {kind}")
+    return Message(
+        subject=subject,
+        greeting=_("Hello %(name)s,") % {"name": enrolment.full_name},
+        paragraphs=[paragraph % names],
+        facts=_facts(enrolment),
+        checklist_title=checklist_title,
+        checklist=checklist,
+        link_label=_("See or change your enrolment"),
+        link_url=absolute_url(enrolment.get_absolute_url()),
+        footnote=_("Keep this link private: anyone with it can change your enrolment."),
+        signature=_("Hengdian World Studios — International Business Department"),
+    )

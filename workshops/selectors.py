@@ -1,9 +1,17 @@
 """Reads shared by the workshop pages and the admin; query counts do not grow with the data."""
 
-from django.db.models import Count, F, Q, QuerySet, Value
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Greatest
 
+from bookings.models import Notification
+
 from .models import Enrolment, Session
+
+# When participants are reminded, before their session starts.
+WEEK_REMINDER = timedelta(days=7)
+DAY_REMINDER = timedelta(days=1)
 
 
 def sessions_with_places(queryset: QuerySet[Session] | None = None) -> QuerySet[Session]:
@@ -33,3 +41,30 @@ def waitlist_position(enrolment: Enrolment) -> int | None:
 def next_waitlist_position(session: Session) -> int:
     """The position someone registering now would get, if the session is full."""
     return session.enrolments.filter(status=Enrolment.Status.WAITLISTED).count() + 1
+
+
+def enrolments_due_reminder(*, kind: str, now: datetime) -> QuerySet[Enrolment]:
+    """Confirmed enrolments whose ``kind`` reminder is due at ``now`` and not yet queued.
+
+    The week reminder is due from seven days before the start until the day
+    reminder takes over; the day reminder from one day before until the start.
+    Sessions are found by the (status, starts_at) index and their enrolments by
+    the (session, status) one, so the cost follows the due enrolments only.
+    """
+    if kind == Notification.Kind.ENROLMENT_REMINDER_WEEK:
+        window = Q(session__starts_at__gt=now + DAY_REMINDER, session__starts_at__lte=now + WEEK_REMINDER)
+    elif kind == Notification.Kind.ENROLMENT_REMINDER_DAY:
+        window = Q(session__starts_at__gt=now, session__starts_at__lte=now + DAY_REMINDER)
+    else:
+        raise ValueError(f"Not a workshop reminder: {kind}")
+    already = Notification.objects.filter(enrolment=OuterRef("pk"), kind=kind)
+    return (
+        Enrolment.objects.filter(
+            window,
+            status=Enrolment.Status.CONFIRMED,
+            session__status__in=[Session.Status.OPEN, Session.Status.CLOSED],
+        )
+        .exclude(Exists(already))
+        .select_related("session__workshop")
+        .order_by("pk")
+    )

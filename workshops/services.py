@@ -14,7 +14,13 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bookings.models import Notification
+
+from .emails import enrolment_notify
 from .models import Enrolment, InvitationLetter, Session
+from .selectors import enrolments_due_reminder
+
+NOTICE = Notification.Kind
 
 
 class EnrolmentError(Exception):
@@ -33,10 +39,9 @@ class Registration:
     created: bool
 
 
-def _notify(enrolment: Enrolment, kind: str) -> None:
-    from .tasks import send_enrolment_email
-
-    transaction.on_commit(lambda: send_enrolment_email.delay(enrolment.pk, kind))
+def _notify(enrolment: Enrolment, kind: str, **extra) -> Notification | None:
+    # In the caller's transaction: the message exists if and only if the change does.
+    return enrolment_notify(enrolment=enrolment, kind=kind, **extra)
 
 
 def _lock_session(session: Session) -> Session:
@@ -69,7 +74,7 @@ def _confirm_from_waiting_list(enrolment: Enrolment, *, now: datetime) -> None:
     enrolment.status = Enrolment.Status.CONFIRMED
     enrolment.confirmed_at = now
     enrolment.save(update_fields=["status", "confirmed_at", "updated_at"])
-    _notify(enrolment, "promoted")
+    _notify(enrolment, NOTICE.ENROLMENT_PROMOTED, now=now)
 
 
 @transaction.atomic
@@ -99,7 +104,7 @@ def enrolment_register(
 
     existing = session.enrolments.exclude(status=Enrolment.Status.CANCELLED).filter(email=email).first()
     if existing is not None:
-        _notify(existing, "link")
+        _notify(existing, NOTICE.ENROLMENT_LINK, now=now)
         return Registration(enrolment=existing, created=False)
 
     # Anyone already waiting goes first, should a place have been left free.
@@ -134,7 +139,8 @@ def enrolment_register(
             enrolment.save()
     except IntegrityError as exc:
         raise EnrolmentError(_("This registration could not be saved. Please check the form.")) from exc
-    _notify(enrolment, "confirmed" if enrolment.status == Enrolment.Status.CONFIRMED else "waitlisted")
+    confirmed = enrolment.status == Enrolment.Status.CONFIRMED
+    _notify(enrolment, NOTICE.ENROLMENT_CONFIRMED if confirmed else NOTICE.ENROLMENT_WAITLISTED, now=now)
     return Registration(enrolment=enrolment, created=True)
 
 
@@ -152,7 +158,7 @@ def enrolment_cancel(*, enrolment: Enrolment, now: datetime | None = None) -> En
     enrolment.status = Enrolment.Status.CANCELLED
     enrolment.cancelled_at = now
     enrolment.save(update_fields=["status", "cancelled_at", "updated_at"])
-    _notify(enrolment, "cancelled")
+    _notify(enrolment, NOTICE.ENROLMENT_CANCELLED, now=now)
     if was_confirmed:
         _promote_waiting(session, now=now)
     return enrolment
@@ -218,5 +224,20 @@ def invitation_letter_issue(*, enrolment: Enrolment, by, now: datetime | None = 
     except IntegrityError as exc:
         letter.pdf.delete(save=False)
         raise EnrolmentError(_("Another letter was issued at the same moment; try again.")) from exc
-    _notify(enrolment, "letter")
+    _notify(enrolment, NOTICE.ENROLMENT_LETTER, letter=letter, now=now)
     return letter
+
+
+def enrolment_reminders_queue_due(*, now: datetime | None = None) -> int:
+    """Queue the workshop reminders that are due; run by the periodic sweep.
+
+    The outbox's dedupe key lets at most one reminder per enrolment and kind
+    through, however often (or however many sweeps at once) this runs.
+    """
+    now = now or timezone.now()
+    queued = 0
+    for kind in (NOTICE.ENROLMENT_REMINDER_WEEK, NOTICE.ENROLMENT_REMINDER_DAY):
+        for enrolment in enrolments_due_reminder(kind=kind, now=now):
+            with transaction.atomic():
+                queued += _notify(enrolment, kind, now=now) is not None
+    return queued
