@@ -1,4 +1,7 @@
 from celery import shared_task
+from django.utils import timezone
+
+from workshops import services as workshop_services
 
 from . import emails, notifications, services
 
@@ -9,9 +12,19 @@ def send_member_invitation(user_id: int, invited_by_id: int) -> None:
 
 
 @shared_task
-def expire_stale_holds() -> int:
-    """Free the sets and equipment of requests nobody confirmed in time."""
-    return len(services.booking_expire_stale_holds())
+def sweep() -> dict[str, int]:
+    """Beat runs this every minute; running it twice, or twice at once, is harmless.
+
+    Re-queues the outbox rows that are due first, so the messages queued
+    below (which are sent on commit) are not queued twice in one run.
+    """
+    now = timezone.now()
+    requeued = notifications.notification_requeue_due(now=now)
+    expired = services.booking_expire_stale_holds(now=now)
+    reminders = services.booking_reminders_queue_due(
+        now=now
+    ) + workshop_services.enrolment_reminders_queue_due(now=now)
+    return {"requeued": requeued, "expired": len(expired), "reminders": reminders}
 
 
 @shared_task
@@ -25,9 +38,3 @@ def complete_finished_bookings() -> int:
 @shared_task(acks_late=True)
 def send_notification(notification_id: int) -> bool:
     return notifications.notification_send(notification_id=notification_id)
-
-
-@shared_task
-def requeue_due_notifications() -> int:
-    """Queue the outbox rows that are due: retries, and rows a dead worker left in sending."""
-    return notifications.notification_requeue_due()

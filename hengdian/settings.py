@@ -258,10 +258,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# The sweep expires stale holds, queues due reminders and re-queues due or
+# stuck emails. A minute is the reminders' precision.
 CELERY_BEAT_SCHEDULE = {
-    "expire-stale-holds": {"task": "bookings.tasks.expire_stale_holds", "schedule": 60.0},
+    "sweep": {"task": "bookings.tasks.sweep", "schedule": 60.0},
     "complete-finished-bookings": {"task": "bookings.tasks.complete_finished_bookings", "schedule": 3600.0},
-    "requeue-due-notifications": {"task": "bookings.tasks.requeue_due_notifications", "schedule": 60.0},
 }
 
 # The email outbox: a failed send is retried after NOTIFICATION_RETRY_SECONDS,

@@ -21,9 +21,9 @@ def test_periodic_tasks_expire_holds_and_complete_finished_shoots(crew_owner, st
     )
     services.booking_confirm(booking=shot, by=staff_admin)
 
-    assert tasks.expire_stale_holds.delay().get() == 0
+    assert tasks.sweep.delay().get()["expired"] == 0
     with time_machine.travel(timezone.now() + timedelta(hours=settings.BOOKING_HOLD_HOURS + 1)):
-        assert tasks.expire_stale_holds.delay().get() == 1
+        assert tasks.sweep.delay().get()["expired"] == 1
         assert tasks.complete_finished_bookings.delay().get() == 1
 
     held.refresh_from_db()
@@ -33,7 +33,5 @@ def test_periodic_tasks_expire_holds_and_complete_finished_shoots(crew_owner, st
 
 def test_the_sweeps_are_on_the_beat_schedule(settings):
     tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {
-        "bookings.tasks.expire_stale_holds",
-        "bookings.tasks.complete_finished_bookings",
-    } <= tasks_scheduled
+    assert {"bookings.tasks.sweep", "bookings.tasks.complete_finished_bookings"} <= tasks_scheduled
+    assert settings.CELERY_BEAT_SCHEDULE["sweep"]["schedule"] == 60.0  # reminders are due to the minute

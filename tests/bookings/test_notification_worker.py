@@ -17,11 +17,13 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import notifications, tasks
+from bookings import notifications, services, tasks
 from bookings.models import Notification
 from hengdian.celery import app
 
+from ..factories import CrewOwnerFactory, StudioSetFactory
 from .helpers import FlakyBackend
+from .test_booking_request import days_from_now
 
 pytestmark = pytest.mark.celery_worker
 
@@ -84,7 +86,7 @@ def status_of(notification: Notification) -> str:
 def queue(dedupe_key: str, recipient: str = "coordinator@example.com") -> Notification:
     with transaction.atomic():
         notification = notifications.notification_queue(
-            kind="booking.requested",
+            kind="booking-requested",
             recipient=recipient,
             language="en",
             subject="Booking HD-ABC234 requested",
@@ -107,7 +109,7 @@ def test_worker_delivers_a_queued_notification_exactly_once(live_worker):
     # Redelivered and re-queued copies of the task (acks_late, the sweep) change nothing.
     tasks.send_notification.delay(notification.pk)
     tasks.send_notification.delay(notification.pk)
-    tasks.requeue_due_notifications.delay()
+    tasks.sweep.delay()
     # One worker takes the queue in order: once a later message is sent, the copies above were handled.
     marker = queue("booking:2:requested", recipient="marker@example.com")
     assert wait_until(lambda: status_of(marker) == Notification.Status.SENT)
@@ -116,6 +118,27 @@ def test_worker_delivers_a_queued_notification_exactly_once(live_worker):
     notification.refresh_from_db()
     assert notification.attempts == 1
     assert notification.sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_request_produces_exactly_one_delivered_email(live_worker):
+    coordinator = CrewOwnerFactory(language="es")
+
+    booking = services.booking_request(
+        crew=coordinator.crew, studio_set=StudioSetFactory(), days=days_from_now(10, 5), by=coordinator
+    )
+
+    notification = Notification.objects.get(booking=booking)
+    assert wait_until(lambda: status_of(notification) == Notification.Status.SENT)
+    tasks.sweep.delay()  # a sweep after the fact finds nothing left to send
+    marker = queue("marker:1", recipient="marker@example.com")
+    assert wait_until(lambda: status_of(marker) == Notification.Status.SENT)
+
+    (email,) = [m for m in mail.outbox if m.to != ["marker@example.com"]]
+    assert email.to == [coordinator.email]
+    assert booking.reference in email.subject
+    assert email.alternatives[0][1] == "text/html"
+    assert Notification.objects.filter(booking=booking).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -128,7 +151,7 @@ def test_worker_retries_a_send_that_failed_twice_and_delivers_it_once(live_worke
 
     assert wait_until(
         lambda: status_of(notification) == Notification.Status.SENT,
-        nudge=tasks.requeue_due_notifications.delay,  # what beat does every minute
+        nudge=tasks.sweep.delay,  # what beat does every minute
     )
     notification.refresh_from_db()
     assert notification.attempts == 3
@@ -143,7 +166,7 @@ def test_row_left_sending_by_a_dead_worker_is_delivered_once_by_another(live_wor
     settings.NOTIFICATION_SENDING_TIMEOUT = timedelta(minutes=5)
     now = timezone.now()
     common = {
-        "kind": "booking.confirmed",
+        "kind": "booking-confirmed",
         "language": "en",
         "subject": "Booking HD-ABC234 confirmed",
         "body_text": "Confirmed.",
@@ -165,7 +188,7 @@ def test_row_left_sending_by_a_dead_worker_is_delivered_once_by_another(live_wor
         **common,
     )
 
-    tasks.requeue_due_notifications.delay()
+    tasks.sweep.delay()
 
     assert wait_until(lambda: status_of(stranded) == Notification.Status.SENT)
     stranded.refresh_from_db()
