@@ -96,7 +96,7 @@ class StudioSetAdmin(admin.ModelAdmin):
     inlines = [SetPhotoInline]
     list_display = ["name", "category", "daily_rate", "changeover_days", "vertical_ready", "is_active"]
     list_filter = ["category", "vertical_ready", "is_active"]
-    search_fields = ["name", "description", "features"]
+    search_fields = ["name", "description", "features", "location"]
     prepopulated_fields = {"slug": ["name"]}
 
 
@@ -152,6 +152,15 @@ class BookingItemInline(ReadOnlyInline):
     model = BookingItem
     fields = ["equipment", "quantity", "daily_rate"]
     related = ("equipment",)
+
+
+class BookingNotificationInline(ReadOnlyInline):
+    """What the crew (and the desk) were told about this booking, and whether it went out."""
+
+    model = Notification
+    fields = ["kind", "recipient", "status", "sent_at", "created_at"]
+    ordering = ["created_at", "pk"]
+    verbose_name_plural = _("emails about this booking")
 
 
 class OccupancyWindowForm(forms.Form):
@@ -247,7 +256,7 @@ class BookingAdmin(RecordOnlyAdmin):
     search_fields = ["reference", "crew__name", "studio_set__name"]
     date_hierarchy = "start_date"
     list_select_related = ["crew", "studio_set"]
-    inlines = [BookingItemInline]
+    inlines = [BookingItemInline, BookingNotificationInline]
     actions = ["confirm_selected", "reject_selected", "cancel_selected"]
     fieldsets = (
         (None, {"fields": ("reference", "status", "crew", "plan", "studio_set")}),

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
 from bookings.admin import STUDIO_TZ, ReadOnlyInline, RecordOnlyAdmin, csv_safe
+from bookings.models import Notification
 
 from . import selectors, services
 from .models import Enrolment, InvitationLetter, Session, Workshop
@@ -267,6 +268,15 @@ class InvitationLetterInline(ReadOnlyInline):
         return _letter_download_link(obj)
 
 
+class EnrolmentNotificationInline(ReadOnlyInline):
+    """What the participant was told, and whether it went out."""
+
+    model = Notification
+    fields = ["kind", "status", "sent_at", "created_at"]
+    ordering = ["created_at", "pk"]
+    verbose_name_plural = _("emails about this enrolment")
+
+
 class EnrolmentAdminForm(forms.ModelForm):
     class Meta:
         model = Enrolment
@@ -324,7 +334,7 @@ class EnrolmentAdmin(admin.ModelAdmin):
     search_fields = ["full_name", "email"]
     list_select_related = ["session__workshop"]
     date_hierarchy = "created_at"
-    inlines = [InvitationLetterInline]
+    inlines = [InvitationLetterInline, EnrolmentNotificationInline]
     actions = [
         "issue_letters",
         "reissue_letters",

@@ -339,6 +339,10 @@ def test_staff_edit_of_the_passport_number_is_saved_but_status_is_not(staff_clie
         "letters-INITIAL_FORMS": "0",
         "letters-MIN_NUM_FORMS": "0",
         "letters-MAX_NUM_FORMS": "1000",
+        "notifications-TOTAL_FORMS": "0",
+        "notifications-INITIAL_FORMS": "0",
+        "notifications-MIN_NUM_FORMS": "0",
+        "notifications-MAX_NUM_FORMS": "1000",
         "_save": "Save",
     }
 
