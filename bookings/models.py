@@ -562,6 +562,7 @@ class Notification(models.Model):
         ENROLMENT_WAITLISTED = "enrolment-waitlisted", _("Enrolment on the waiting list")
         ENROLMENT_PROMOTED = "enrolment-promoted", _("Promoted from the waiting list")
         ENROLMENT_CANCELLED = "enrolment-cancelled", _("Enrolment cancelled")
+        ENROLMENT_SESSION_CANCELLED = "enrolment-session-cancelled", _("Session cancelled by the studio")
         ENROLMENT_LINK = "enrolment-link", _("Enrolment link sent again")
         ENROLMENT_LETTER = "enrolment-letter", _("Invitation letter issued")
         ENROLMENT_REMINDER_WEEK = "enrolment-reminder-week", _("Reminder: workshop in a week")

@@ -37,6 +37,24 @@ def _admin_url(model, view: str, *args) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
+def _cancel_if_called_off(model_admin: admin.ModelAdmin, request: HttpRequest, session: Session) -> None:
+    """A session set to cancelled in the admin cancels its places and tells everyone on it."""
+    if session.status != Session.Status.CANCELLED:
+        return
+    cancelled = services.session_cancel(session=session)
+    if cancelled:
+        model_admin.message_user(
+            request,
+            ngettext(
+                "%(count)d person's enrolment was cancelled and they were emailed.",
+                "%(count)d people's enrolments were cancelled and they were emailed.",
+                len(cancelled),
+            )
+            % {"count": len(cancelled)},
+            level=messages.WARNING,
+        )
+
+
 def _report_promoted(model_admin: admin.ModelAdmin, request: HttpRequest, promoted: list[Enrolment]) -> None:
     if not promoted:
         return
@@ -163,6 +181,7 @@ class WorkshopAdmin(admin.ModelAdmin):
         promoted: list[Enrolment] = []
         # Sessions are locked one at a time in primary-key order, as everywhere else.
         for session in sorted(saved, key=lambda s: s.pk):
+            _cancel_if_called_off(self, request, session)
             promoted += services.session_fill_from_waiting_list(session=session)
         _report_promoted(self, request, promoted)
 
@@ -219,6 +238,7 @@ class SessionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
+        _cancel_if_called_off(self, request, obj)
         # A raised capacity goes to the people waiting, in the order they arrived.
         _report_promoted(self, request, services.session_fill_from_waiting_list(session=obj))
 

@@ -141,6 +141,14 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
             'Your enrolment in the workshop "%(title)s" is cancelled. If this is a mistake, register '
             "again while registration is open."
         )
+    elif kind == Kind.ENROLMENT_SESSION_CANCELLED:
+        subject = _("Session cancelled: %(title)s") % names
+        names["when"] = studio_time(enrolment.session.starts_at)
+        paragraph = _(
+            'We are sorry: the studio has had to cancel the session of "%(title)s" that was to start on '
+            "%(when)s, so your enrolment is cancelled. If you paid a fee or made travel plans, reply to "
+            "this email and the International Business Department will help you."
+        )
     elif kind == Kind.ENROLMENT_LINK:
         subject = _("Your enrolment link: %(title)s") % names
         paragraph = _(

@@ -183,6 +183,26 @@ def enrolment_promote(*, enrolment: Enrolment, now: datetime | None = None) -> E
 
 
 @transaction.atomic
+def session_cancel(*, session: Session, now: datetime | None = None) -> list[Enrolment]:
+    """The studio calls a session off: every place and waiting-list entry is cancelled, and each person told.
+
+    Safe to run again: people already cancelled are neither changed nor emailed twice.
+    """
+    now = now or timezone.now()
+    session = _lock_session(session)
+    if session.status != Session.Status.CANCELLED:
+        session.status = Session.Status.CANCELLED
+        session.save(update_fields=["status"])
+    affected = list(session.enrolments.exclude(status=Enrolment.Status.CANCELLED).order_by("pk"))
+    for enrolment in affected:
+        enrolment.status = Enrolment.Status.CANCELLED
+        enrolment.cancelled_at = now
+        enrolment.save(update_fields=["status", "cancelled_at", "updated_at"])
+        _notify(enrolment, NOTICE.ENROLMENT_SESSION_CANCELLED, now=now)
+    return affected
+
+
+@transaction.atomic
 def session_fill_from_waiting_list(*, session: Session, now: datetime | None = None) -> list[Enrolment]:
     """After staff raise a capacity: promote as many people as there are new places."""
     return _promote_waiting(_lock_session(session), now=now or timezone.now())

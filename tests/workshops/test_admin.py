@@ -183,6 +183,29 @@ def test_raising_capacity_promotes_the_first_people_waiting_and_emails_them(
     assert "2 people were promoted from the waiting list" in page
 
 
+def test_calling_a_session_off_cancels_every_place_and_tells_each_person_once(
+    staff_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    session = SessionFactory(capacity=2, workshop__title="Vertical framing")
+    confirmed = EnrolmentFactory(session=session, language="es")
+    waiting = waitlisted(session, 1)
+    gone = EnrolmentFactory(session=session, status=Enrolment.Status.CANCELLED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post_session(staff_client, session, status=Session.Status.CANCELLED)
+    assert response.status_code == 302
+    assert "enrolments were cancelled and they were emailed" in staff_client.get(response.url).text
+    with django_capture_on_commit_callbacks(execute=True):  # saved again: nobody is told twice
+        assert _post_session(staff_client, session, status=Session.Status.CANCELLED).status_code == 302
+
+    statuses = dict(session.enrolments.values_list("pk", "status"))
+    assert set(statuses.values()) == {Enrolment.Status.CANCELLED}
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([confirmed.email, waiting.email])
+    assert gone.email not in {m.to[0] for m in mailoutbox}
+    spanish = next(m for m in mailoutbox if m.to == [confirmed.email])
+    assert spanish.subject == "Sesión cancelada: Vertical framing"
+
+
 def test_raising_capacity_in_the_workshop_page_promotes_too(
     staff_client, mailoutbox, django_capture_on_commit_callbacks
 ):
