@@ -39,6 +39,8 @@ run: install
 	$(PY) manage.py seed_demo
 	# Every process started here is in this shell's group; stop them all on exit.
 	trap 'trap - EXIT INT TERM; kill 0 2>/dev/null || true' EXIT INT TERM
+	# The demo's staff login is the booking desk, so its copies of requests show up too.
+	export STAFF_NOTIFICATION_EMAILS="$${STAFF_NOTIFICATION_EMAILS:-staff@hengdian.example}"
 	if $(PY) -c "import os, redis; redis.Redis.from_url(os.environ['CELERY_BROKER_URL'], socket_connect_timeout=1).ping()" 2>/dev/null; then
 	  echo "Redis answers at $$CELERY_BROKER_URL: starting a Celery worker with beat."
 	  $(VENV)/bin/celery -A hengdian worker --beat --loglevel INFO --concurrency 2 \

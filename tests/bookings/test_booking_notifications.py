@@ -285,3 +285,34 @@ def test_the_set_page_says_where_to_go(client):
     response = client.get(studio_set.get_absolute_url())
 
     assert "Qin palace area, main gate" in response.content.decode()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", [Kind.BOOKING_REQUESTED, Kind.BOOKING_HOLD_EXPIRING])
+def test_the_booking_desk_messages_render_in_each_language_with_the_admin_link(
+    kind, language, staff_admin, request_booking, settings, django_capture_on_commit_callbacks
+):
+    staff_admin.language = language
+    staff_admin.save()
+    booking = request_booking()
+    settings.STAFF_NOTIFICATION_EMAILS = [staff_admin.email]
+    Notification.objects.all().delete()
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.booking_notify(booking=booking, kind=kind)
+
+    desk = next(m for m in mail.outbox if m.to == [staff_admin.email])
+    notification = Notification.objects.get(recipient=staff_admin.email)
+    assert notification.language == language
+    url = f"{settings.SITE_URL}{reverse('admin:bookings_booking_change', args=[booking.pk])}"
+    assert url in desk.body and f'href="{url}"' in desk.alternatives[0][0]
+    assert booking.reference in desk.subject and booking.crew.name in desk.subject
+    with translation.override(language):
+        held_until = date_format(timezone.localtime(booking.hold_expires_at), "DATETIME_FORMAT")
+        english = translation.override("en")
+    assert held_until in desk.body
+    assert "Asia/Shanghai" in desk.body
+    if language != "en":
+        with english:
+            assert desk.subject != emails._staff_message(booking, kind).subject
