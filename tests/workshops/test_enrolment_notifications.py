@@ -15,6 +15,8 @@ from tests.factories import EnrolmentFactory, SessionFactory, StaffFactory
 from workshops import emails, services
 from workshops.models import Enrolment
 
+from .test_enrolment_register import _register as register
+
 pytestmark = pytest.mark.django_db
 
 Kind = Notification.Kind
@@ -30,19 +32,6 @@ KINDS = [
     Kind.ENROLMENT_REMINDER_WEEK,
     Kind.ENROLMENT_REMINDER_DAY,
 ]
-
-
-def register(session, n: int, **overrides):
-    details = {
-        "session": session,
-        "full_name": f"Participant {n}",
-        "email": f"person{n}@example.org",
-        "country_of_residence": "MX",
-        "nationality": "MX",
-        "role": Enrolment.Role.DIRECTOR,
-        **overrides,
-    }
-    return services.enrolment_register(**details)
 
 
 def english_subject(enrolment: Enrolment, kind: str) -> str:
