@@ -516,7 +516,16 @@ class NotificationAdmin(RecordOnlyAdmin):
     read them here and may retry one that failed.
     """
 
-    list_display = ["kind", "recipient", "status", "attempts", "next_attempt_at", "sent_at", "created_at"]
+    list_display = [
+        "kind",
+        "recipient",
+        "subject",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "created_at",
+    ]
     list_filter = ["status", "kind"]
     search_fields = ["recipient", "dedupe_key"]
     date_hierarchy = "created_at"
