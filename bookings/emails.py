@@ -126,8 +126,7 @@ def _equipment_text(items: Iterable) -> str:
     return ", ".join(f"{item.quantity} × {item.equipment.name}" for item in items)
 
 
-def _facts(booking: Booking, *, hold: bool = False) -> list[tuple[str, str]]:
-    items = list(booking.items.all())
+def _facts(booking: Booking, items: list, *, hold: bool = False) -> list[tuple[str, str]]:
     facts = [
         (_("Reference"), booking.reference),
         (_("Set"), booking.studio_set.name),
@@ -153,7 +152,8 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
     ref, set_name = booking.reference, booking.studio_set.name
     names = {"ref": ref, "set": set_name}
     checklist_title, checklist = "", []
-    facts = _facts(booking)
+    items = list(booking.items.all())  # prefetched by the sweep; one query otherwise
+    facts = _facts(booking, items)
     if kind == Kind.BOOKING_REQUESTED:
         subject = _("Request received: %(set)s (%(ref)s)") % names
         paragraphs = [
@@ -164,7 +164,7 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
             )
             % names
         ]
-        facts = _facts(booking, hold=True)
+        facts = _facts(booking, items, hold=True)
     elif kind == Kind.BOOKING_CONFIRMED:
         subject = _("Booking confirmed: %(set)s (%(ref)s)") % names
         paragraphs = [
@@ -200,7 +200,7 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
             )
             % {**names, "until": studio_time(booking.hold_expires_at)}
         ]
-        facts = _facts(booking, hold=True)
+        facts = _facts(booking, items, hold=True)
     elif kind == Kind.BOOKING_HOLD_EXPIRED:
         subject = _("Hold expired: %(set)s (%(ref)s)") % names
         paragraphs = [
@@ -224,7 +224,7 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
             _where_to_go(booking),
             _("The set is yours from %(when)s.") % {"when": studio_time(booking.starts_at)},
         ]
-        if booking.items.all():
+        if items:
             checklist.append(
                 _(
                     "Equipment pick-up: the equipment store, from %(time)s on %(date)s. Quote %(ref)s "
@@ -234,7 +234,7 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
                     **names,
                     "time": time_format(SHOOT_DAY_STARTS, "TIME_FORMAT"),
                     "date": studio_date(booking.start_date),
-                    "items": _equipment_text(booking.items.all()),
+                    "items": _equipment_text(items),
                 }
             )
         checklist.append(
@@ -247,13 +247,13 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
             % {**names, "date": studio_date(booking.end_date)}
         ]
         checklist_title = _("Before you leave")
-        if booking.items.all():
+        if items:
             checklist.append(
                 _(
                     "Return all equipment to the equipment store by the end of today, quoting %(ref)s: "
                     "%(items)s. Report anything damaged or missing there."
                 )
-                % {**names, "items": _equipment_text(booking.items.all())}
+                % {**names, "items": _equipment_text(items)}
             )
         checklist.append(_("Clear your props and rubbish from the set; the studio resets it after you."))
     else:
@@ -289,7 +289,7 @@ def _staff_message(booking: Booking, kind: str) -> Message:
         subject=subject,
         greeting=_("Hello,"),
         paragraphs=[paragraph % names],
-        facts=[(_("Crew"), booking.crew.name), *_facts(booking, hold=True)],
+        facts=[(_("Crew"), booking.crew.name), *_facts(booking, list(booking.items.all()), hold=True)],
         link_label=_("Open the request in the admin"),
         link_url=absolute_url(reverse("admin:bookings_booking_change", args=[booking.pk])),
         signature=_("Hengdian Studio Booking"),
