@@ -5,6 +5,7 @@ from django.core.files.storage import storages
 from hengdian.celery import app as celery_app
 from workshops.models import InvitationLetter
 
+from .auth import login_staff
 from .factories import CrewMemberFactory, CrewOwnerFactory, StaffFactory
 
 
@@ -66,3 +67,9 @@ def staff_admin(db):
 def owner_client(client, crew_owner):
     client.force_login(crew_owner)
     return client
+
+
+@pytest.fixture
+def staff_client(client, staff_admin):
+    """The admin, as a superuser who has completed the staff log-in."""
+    return login_staff(client, staff_admin)

@@ -5,6 +5,8 @@ from django.urls import reverse
 from bookings.models import Booking, Equipment, StudioSet, User
 from workshops.models import Session
 
+from .auth import login_staff
+
 
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent():
@@ -74,6 +76,6 @@ def test_unknown_page_is_a_friendly_404(client, settings):
 def test_admin_is_staff_only(client, crew_owner, staff_admin):
     client.force_login(crew_owner)
     assert client.get(reverse("admin:index")).status_code == 302
-    client.force_login(staff_admin)
+    login_staff(client, staff_admin)
     for name in ["admin:index", "admin:bookings_crew_changelist", "admin:bookings_user_changelist"]:
         assert client.get(reverse(name)).status_code == 200

@@ -15,6 +15,7 @@ from bookings import services
 from bookings.models import Blackout, Booking, BookingItem, DayRange, ShootPlan, StudioSet
 from bookings.services import ItemRequest
 
+from ..auth import login_staff
 from ..factories import CrewOwnerFactory, EquipmentFactory, StudioSetFactory, UserFactory
 
 CHANGELIST = "admin:bookings_booking_changelist"
@@ -33,7 +34,7 @@ def request_booking(owner, studio_set, days: DayRange, items=()) -> Booking:
 
 @pytest.fixture
 def staff_client(client, staff_admin):
-    client.force_login(staff_admin)
+    login_staff(client, staff_admin)
     return client
 
 
@@ -161,7 +162,7 @@ def test_crew_member_and_anonymous_are_sent_to_the_admin_login(client, crew_memb
 @pytest.mark.django_db
 @pytest.mark.parametrize("url_name", [OCCUPANCY, EXPORT])
 def test_staff_without_booking_permission_is_refused(client, url_name):
-    client.force_login(UserFactory(is_staff=True))
+    login_staff(client, UserFactory(is_staff=True))
     assert client.get(reverse(url_name)).status_code == 403
 
 

@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from bookings import emails, services
 from bookings.models import Booking, Notification
 
+from ..auth import login_staff
 from ..factories import CrewMemberFactory, EquipmentFactory, StudioSetFactory
 from .test_booking_request import days_from_now
 
@@ -268,7 +269,7 @@ def test_staff_see_on_the_booking_page_what_the_crew_was_told(
     client, staff_admin, crew_owner, request_booking
 ):
     booking = request_booking()
-    client.force_login(staff_admin)
+    login_staff(client, staff_admin)
 
     response = client.get(reverse("admin:bookings_booking_change", args=[booking.pk]))
 

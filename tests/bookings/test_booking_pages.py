@@ -8,6 +8,7 @@ from django.utils import timezone
 from bookings import services
 from bookings.models import Blackout, Booking, BookingItem, ShootPlan
 
+from ..auth import login_staff
 from ..factories import CrewOwnerFactory, EquipmentFactory, StudioSetFactory
 from .test_booking_request import days_from_now
 
@@ -284,7 +285,7 @@ def test_booking_urls_are_scoped_to_the_crew(
 def test_my_bookings_lists_only_the_crews_own(client, booking, other_crew_member, staff_admin):
     client.force_login(other_crew_member)
     assert booking.reference not in client.get(reverse("bookings:list")).content.decode()
-    client.force_login(staff_admin)
+    login_staff(client, staff_admin)
     assert booking.reference in client.get(reverse("bookings:list")).content.decode()
     client.logout()
     assert client.get(reverse("bookings:list")).status_code == 302
@@ -294,7 +295,7 @@ def test_my_bookings_lists_only_the_crews_own(client, booking, other_crew_member
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_booking_form_needs_a_crew(client, staff_admin, method):
     assert getattr(client, method)(reverse("bookings:new")).status_code == 302
-    client.force_login(staff_admin)
+    login_staff(client, staff_admin)
     assert getattr(client, method)(reverse("bookings:new")).status_code == 404
     assert client.post(reverse("bookings:quote")).status_code == 404
 

@@ -6,6 +6,8 @@ from django.utils.html import escape
 
 from bookings.models import User
 
+from ..auth import login_staff
+
 CREW = reverse("bookings:crew")
 ADD = reverse("bookings:crew_member_add")
 
@@ -25,7 +27,7 @@ def test_crew_page_needs_login_and_a_crew(client, staff_admin):
     response = client.get(CREW)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
-    client.force_login(staff_admin)
+    login_staff(client, staff_admin)
     assert client.get(CREW).status_code == 404
 
 

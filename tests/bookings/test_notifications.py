@@ -19,6 +19,7 @@ from django.urls import reverse
 from bookings import notifications
 from bookings.models import Notification
 
+from ..auth import login_staff
 from .helpers import FlakyBackend
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
@@ -408,7 +409,7 @@ def test_requeue_due_sends_each_due_notification_once(settings):
 
 @pytest.fixture
 def staff_client(client, staff_admin):
-    client.force_login(staff_admin)
+    login_staff(client, staff_admin)
     return client
 
 

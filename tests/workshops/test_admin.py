@@ -16,6 +16,8 @@ from django.utils import timezone
 from tests.factories import EnrolmentFactory, SessionFactory, UserFactory, WorkshopFactory
 from workshops.models import Enrolment, InvitationLetter, Session
 
+from ..auth import login_staff
+
 pytestmark = pytest.mark.django_db
 
 ENROLMENTS = "admin:workshops_enrolment_changelist"
@@ -24,7 +26,7 @@ SESSIONS = "admin:workshops_session_changelist"
 
 @pytest.fixture
 def staff_client(client, staff_admin):
-    client.force_login(staff_admin)
+    login_staff(client, staff_admin)
     return client
 
 
@@ -470,7 +472,7 @@ def test_staff_without_letter_permission_cannot_download(
     _run_action(staff_client, "issue_letters", [enrolment])
     url = reverse("admin:workshops_invitationletter_pdf", args=[enrolment.letters.get().pk])
 
-    client.force_login(limited_staff)
+    login_staff(client, limited_staff)
 
     assert client.get(url).status_code == 403
     choices = dict(client.get(reverse(ENROLMENTS)).context["action_form"].fields["action"].choices)
@@ -621,7 +623,7 @@ def test_csv_export_with_passport_data_is_for_permitted_users_and_logged(staff_c
 
 def test_passport_export_is_not_offered_without_the_permission(client, limited_staff):
     enrolment = EnrolmentFactory(passport_number="E12345678")
-    client.force_login(limited_staff)
+    login_staff(client, limited_staff)
 
     changelist = client.get(reverse(ENROLMENTS))
 

@@ -15,6 +15,7 @@ from tests.factories import EnrolmentFactory, SessionFactory, StaffFactory
 from workshops import emails, services
 from workshops.models import Enrolment
 
+from ..auth import login_staff
 from .test_enrolment_register import _register as register
 
 pytestmark = pytest.mark.django_db
@@ -165,7 +166,7 @@ def test_a_registration_rolled_back_by_its_caller_leaves_no_message():
 
 def test_staff_see_on_the_enrolment_page_what_the_participant_was_told(client, staff_admin):
     enrolment = register(SessionFactory(), 1).enrolment
-    client.force_login(staff_admin)
+    login_staff(client, staff_admin)
 
     response = client.get(reverse("admin:workshops_enrolment_change", args=[enrolment.pk]))
 
