@@ -7,7 +7,10 @@ from . import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("two-factor/", views.two_factor, name="two_factor"),
+    path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("two-factor/backup-codes/", views.two_factor_backup_codes, name="two_factor_backup_codes"),
+    path("login/", views.StudioLoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

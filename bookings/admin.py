@@ -11,13 +11,16 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from . import notifications, selectors, services
 from .models import (
@@ -35,9 +38,31 @@ from .models import (
 )
 from .services import BookingError
 
+# Participants' private links, passport data and letters (a workshops permission, named here as a string
+# because bookings never imports workshops).
+PRIVATE_LINKS_PERMISSION = "workshops.view_passport_data"
+
+
+# Fields that grant or reveal access: only a superuser sees or changes them.
+ACCESS_FIELDS = ("password", "is_staff", "is_superuser", "groups", "user_permissions")
+
+
+class CrewMemberAdminForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "language", "is_active"]
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """People who log in. Staff accounts and everything that grants access are the superuser's.
+
+    Staff with the user permissions (the booking desk) see crew members only,
+    and may correct names and language or switch an account off; they cannot
+    change an address, a crew, a password or a permission, which would let
+    them take over or escalate an account.
+    """
+
     ordering = ["email"]
     list_display = ["email", "first_name", "crew", "crew_role", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "crew_role", "language"]
@@ -56,6 +81,45 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None and not request.user.is_superuser:
+            # Not Django's UserChangeForm, whose password field links to setting a new one.
+            kwargs["form"] = CrewMemberAdminForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if not request.user.is_superuser:
+            queryset = queryset.filter(is_staff=False, is_superuser=False)
+        return queryset
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in ACCESS_FIELDS]})
+            for name, options in self.fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return ["last_login", "date_joined"]
+        return ["email", "crew", "crew_role", "last_login", "date_joined"]
+
+    def get_list_filter(self, request):
+        return self.list_filter if request.user.is_superuser else ["is_active", "crew_role", "language"]
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
 
 class MemberInline(admin.TabularInline):
     model = User
@@ -71,6 +135,7 @@ class MemberInline(admin.TabularInline):
 
 @admin.register(Crew)
 class CrewAdmin(admin.ModelAdmin):
+    view_on_site = False  # the crew page is the crew's own, not a public page
     list_display = ["name", "country", "contact_phone", "member_count", "created_at"]
     list_filter = ["country"]
     search_fields = ["name", "contact_phone", "members__email"]
@@ -242,6 +307,7 @@ class BookingAdmin(RecordOnlyAdmin):
     and the record is kept whatever happens to it.
     """
 
+    view_on_site = False  # booking pages on the site belong to the crew
     list_display = [
         "reference",
         "crew",
@@ -263,7 +329,7 @@ class BookingAdmin(RecordOnlyAdmin):
         (_("Days"), {"fields": ("start_date", "end_date", "blocked_until", "hold_expires_at")}),
         (_("Quote"), {"fields": ("quote_total", "quote_table")}),
         (None, {"fields": ("notes",)}),
-        (_("History"), {"fields": ("created_by", "created_at", "decided_by", "updated_at")}),
+        (_("History"), {"fields": ("created_by", "created_at", "decided_by", "cancelled_by", "updated_at")}),
     )
     readonly_fields = [
         "reference",
@@ -281,6 +347,7 @@ class BookingAdmin(RecordOnlyAdmin):
         "created_by",
         "created_at",
         "decided_by",
+        "cancelled_by",
         "updated_at",
     ]
 
@@ -559,27 +626,78 @@ class NotificationAdmin(RecordOnlyAdmin):
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
 
-    @admin.display(description=_("preview"))
-    def preview(self, obj: Notification) -> str:
-        # The HTML body is rendered only inside a sandboxed frame with no
-        # permissions at all (no scripts, no same origin, no forms), so a
-        # message cannot act in the admin's page; escape() keeps it inside the attribute.
+    @staticmethod
+    def sees_private_links(request: HttpRequest) -> bool:
+        # A participant's manage link is their only credential: it opens their
+        # enrolment and their letter (passport data), so it is the visa officer's.
+        return request.user.has_perm(PRIVATE_LINKS_PERMISSION)
+
+    @staticmethod
+    def masked(obj: Notification, text: str) -> str:
+        token = obj.enrolment.manage_token if obj.enrolment_id else ""
+        return text.replace(token, gettext("[private link hidden]")) if token else text
+
+    def get_readonly_fields(self, request, obj=None):
+        return flatten_fieldsets(self.get_fieldsets(request, obj))
+
+    def get_fieldsets(self, request, obj=None):
+        preview = "preview" if self.sees_private_links(request) else "preview_masked"
+        return [*self.fieldsets[:-1], (_("Message"), {"fields": (preview,)})]
+
+    def _preview(self, obj: Notification, *, mask: bool) -> str:
+        text = self.masked(obj, obj.body_text) if mask else obj.body_text
+        # The HTML part is shown from its own URL, in a sandboxed frame with its
+        # own Content-Security-Policy: no scripts, no forms, no same origin.
         html = (
             format_html(
-                '<iframe sandbox srcdoc="{}" title="{}" style="width: 100%; height: 28em; border: 1px solid #ccc;">'
-                "</iframe>",
-                escape(obj.body_html),
+                '<iframe sandbox src="{}" title="{}" class="outbox-preview"></iframe>',
+                reverse("admin:bookings_notification_body", args=[obj.pk]),
                 _("HTML version"),
             )
             if obj.body_html
             else format_html("<p>{}</p>", _("No HTML version."))
         )
         return format_html(
-            '<p><strong>{}</strong></p><pre style="white-space: pre-wrap;">{}</pre>{}',
-            obj.subject,
-            obj.body_text,
-            html,
+            '<p><strong>{}</strong></p><pre class="outbox-text">{}</pre>{}', obj.subject, text, html
         )
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: Notification) -> str:
+        return self._preview(obj, mask=False)
+
+    @admin.display(description=_("preview"))
+    def preview_masked(self, obj: Notification) -> str:
+        return self._preview(obj, mask=True)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<int:pk>/body.html",
+                self.admin_site.admin_view(self.body_view),
+                name="{}_{}_body".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(xframe_options_sameorigin)
+    def body_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The HTML part of one email, for the preview frame only."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        notification = get_object_or_404(self.get_queryset(request), pk=pk)
+        body = notification.body_html
+        if not self.sees_private_links(request):
+            body = self.masked(notification, body)
+        response = HttpResponse(body, content_type="text/html; charset=utf-8")
+        # Emails style themselves inline; nothing else may load or run, and
+        # only the admin may frame it.
+        response["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+            "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     @admin.action(description=_("Retry selected failed notifications"), permissions=["retry"])
     def retry_selected(self, request: HttpRequest, queryset) -> None:

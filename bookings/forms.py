@@ -245,3 +245,25 @@ class BookingNotesForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Anything the booking desk should know: special effects, night shoots, extra power."),
     )
+
+
+# --- Staff log-in: the second factor ------------------------------------------------
+
+
+class TwoFactorCodeForm(forms.Form):
+    """A code from the authenticator app, or one of the backup codes."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=16,
+        help_text=_("The 6 digits your authenticator app shows now, or one of your backup codes."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split()).replace("-", "")
+        if not (code.isascii() and code.isalnum()):
+            raise forms.ValidationError(_("Enter the code with digits and letters only."))
+        return code.lower()

@@ -406,9 +406,11 @@ class BookingQuerySet(models.QuerySet):
         return self.filter(status__in=Booking.ACTIVE_STATUSES)
 
     def for_user(self, user) -> "BookingQuerySet":
-        """What ``user`` may see: staff everything, a crew member their crew's, others nothing."""
-        if user.is_staff:
-            return self
+        """What ``user`` may see on the site: a crew member their crew's, anyone else nothing.
+
+        Staff are no exception: they work in the admin, where each page and
+        action checks their role's permissions and records who acted.
+        """
         if getattr(user, "crew_id", None):
             return self.filter(crew_id=user.crew_id)
         return self.none()
@@ -453,6 +455,14 @@ class Booking(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cancelled by"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -511,7 +521,10 @@ class Booking(models.Model):
         return shoot_day_starts_at(self.end_date)
 
     def can_be_cancelled_by(self, user, today: date) -> bool:
-        allowed = user.is_staff or (user.crew_id is not None and user.crew_id == self.crew_id)
+        """A member of the crew, or staff allowed to decide bookings, before the first shoot day."""
+        allowed = (user.crew_id is not None and user.crew_id == self.crew_id) or user.has_perm(
+            "bookings.change_booking"
+        )
         return allowed and self.is_active and today < self.start_date
 
 

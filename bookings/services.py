@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import emails
 from .models import (
@@ -161,7 +163,7 @@ def shoot_plan_request(
     today = timezone.localdate(now)
     if not parts:
         raise BookingError(_("Choose at least one set."))
-    if by.crew_id != crew.pk and not by.is_staff:
+    if by.crew_id != crew.pk and not by.has_perm("bookings.add_booking"):
         raise BookingError(_("You can only book for your own crew."))
     for part in parts:
         booking_validate_days(days=part.days, today=today)
@@ -362,7 +364,8 @@ def booking_cancel(*, booking: Booking, by: User, now: datetime | None = None) -
         raise BookingError(_("You cannot cancel this booking."))
     booking.status = Booking.Status.CANCELLED
     booking.hold_expires_at = None
-    booking.save(update_fields=["status", "hold_expires_at", "updated_at"])
+    booking.cancelled_by = by
+    booking.save(update_fields=["status", "hold_expires_at", "cancelled_by", "updated_at"])
     emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_CANCELLED, by=by)
     return booking
 
@@ -418,3 +421,48 @@ def crew_calendar_reset(*, crew: Crew) -> Crew:
     crew.calendar_token = new_calendar_token()
     crew.save(update_fields=["calendar_token"])
     return crew
+
+
+# --- Staff log-in: the second factor ----------------------------------------------
+
+BACKUP_CODE_COUNT = 10
+
+
+def staff_authenticator_pending(*, user: User) -> TOTPDevice:
+    """The authenticator ``user`` is setting up: one unconfirmed device, reused until confirmed."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def staff_authenticator_confirm(*, user: User, device: TOTPDevice, code: str) -> list[str]:
+    """Confirm ``device`` with a code it shows; it replaces any earlier authenticator.
+
+    Returns a fresh set of backup codes, shown to the person once.
+    """
+    device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
+    if not device.verify_token(code):
+        raise AccountError(
+            _("That code is not right. Check the time on your phone and enter the newest code.")
+        )
+    # A new phone replaces the old one: the old secret must stop working.
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return staff_backup_codes_replace(user=user)
+
+
+@transaction.atomic
+def staff_backup_codes_replace(*, user: User) -> list[str]:
+    """New one-time backup codes for ``user``; the previous ones stop working."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def staff_backup_codes_left(*, user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()

@@ -1,18 +1,28 @@
+from base64 import b32encode
 from datetime import date, timedelta
 from decimal import Decimal
 
+import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import REDIRECT_FIELD_NAME, login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import match_token, user_has_device
+from django_otp.plugins.otp_static.models import StaticDevice
 
 from . import selectors, services
 from .calendars import bookings_to_ics
@@ -24,6 +34,7 @@ from .forms import (
     MemberAddForm,
     SetFilterForm,
     SignupForm,
+    TwoFactorCodeForm,
 )
 from .models import Booking, Crew, DayRange, Equipment, StudioSet
 
@@ -373,3 +384,126 @@ def crew_calendar_reset(request: HttpRequest) -> HttpResponse:
     services.crew_calendar_reset(crew=crew)
     messages.success(request, _("Your calendar link was reset. Subscribe again with the new link."))
     return redirect("bookings:crew")
+
+
+# --- Staff log-in: the second factor ---------------------------------------------
+
+
+def _staff_member(request: HttpRequest):
+    """Two-factor pages are for staff; to anyone else they do not exist."""
+    if not request.user.is_staff:
+        raise Http404
+    return request.user
+
+
+def _next_admin_url(request: HttpRequest) -> str:
+    target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME) or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("admin:index")
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # These pages show secrets (the authenticator key, backup codes): never cache them.
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """After the password: a code from the staff member's authenticator (or a backup code)."""
+    user = _staff_member(request)
+    next_url = _next_admin_url(request)
+    if not user_has_device(user):
+        return redirect(f"{reverse('two_factor_setup')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}")
+    if user.is_verified():
+        return redirect(next_url)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(user, form.cleaned_data["code"])
+        if device is None:
+            form.add_error("code", _("That code is not right, or was already used. Try the newest code."))
+        else:
+            otp_login(request, device)
+            if isinstance(device, StaticDevice):
+                left = services.staff_backup_codes_left(user=user)
+                messages.warning(
+                    request,
+                    ngettext(
+                        "You used a backup code; %(count)d is left. Set up your authenticator again soon.",
+                        "You used a backup code; %(count)d are left. Set up your authenticator again soon.",
+                        left,
+                    )
+                    % {"count": left},
+                )
+            return redirect(next_url)
+    status = 400 if form.is_bound else 200
+    return _no_store(
+        render(request, "registration/two_factor.html", {"form": form, "next": next_url}, status=status)
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator app; a staff member who has one must prove it first to replace it."""
+    user = _staff_member(request)
+    next_url = _next_admin_url(request)
+    if user_has_device(user) and not user.is_verified():
+        return redirect(f"{reverse('two_factor')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}")
+    device = services.staff_authenticator_pending(user=user)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.staff_authenticator_confirm(
+                user=user, device=device, code=form.cleaned_data["code"]
+            )
+        except services.AccountError as exc:
+            form.add_error("code", str(exc))
+        else:
+            device.refresh_from_db()
+            otp_login(request, device)
+            return _no_store(
+                render(
+                    request, "registration/two_factor_backup_codes.html", {"codes": codes, "next": next_url}
+                )
+            )
+    secret = b32encode(device.bin_key).decode()
+    context = {
+        "form": form,
+        "next": next_url,
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        "qr_svg": mark_safe(segno.make(device.config_url, error="m").svg_inline(scale=4, title=_("QR code"))),  # noqa: S308 - our own SVG, no user input in markup
+    }
+    status = 400 if form.is_bound else 200
+    return _no_store(render(request, "registration/two_factor_setup.html", context, status=status))
+
+
+@login_required
+@require_POST
+def two_factor_backup_codes(request: HttpRequest) -> HttpResponse:
+    """New backup codes, for a verified staff session only."""
+    user = _staff_member(request)
+    if not user.is_verified():
+        return redirect(f"{reverse('two_factor')}?{urlencode({REDIRECT_FIELD_NAME: reverse('admin:index')})}")
+    codes = services.staff_backup_codes_replace(user=user)
+    return _no_store(
+        render(
+            request,
+            "registration/two_factor_backup_codes.html",
+            {"codes": codes, "next": reverse("admin:index")},
+        )
+    )
+
+
+class StudioLoginView(LoginView):
+    """The log-in page; staff go on to the admin (and its second step), crews to their crew."""
+
+    def get_default_redirect_url(self) -> str:
+        if self.request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_default_redirect_url()

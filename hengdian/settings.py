@@ -49,7 +49,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "hengdian.apps.StudioAdminConfig",  # django.contrib.admin with the studio's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_countries",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "bookings",
     "workshops",
 ]
@@ -74,6 +77,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks a session verified once staff give a code from their authenticator.
+    "django_otp.middleware.OTPMiddleware",
+    "hengdian.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -139,6 +145,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "bookings:crew"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # a new member has three days to set a password
+
+# Staff need a second factor (TOTP, or a one-time backup code) for the admin;
+# their sessions end after a working day without activity, crews keep Django's
+# two weeks.
+OTP_TOTP_ISSUER = "Hengdian Studio Booking"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody reads a device's secret back from the admin
+STAFF_SESSION_IDLE = timedelta(hours=_env("STAFF_SESSION_IDLE_HOURS", env.float, 9.0))
+if STAFF_SESSION_IDLE.total_seconds() < 300:
+    raise ImproperlyConfigured("The environment variable STAFF_SESSION_IDLE_HOURS must be at least 0.1.")
 
 # Repeated failed logins lock out that username from that address for a while.
 AXES_FAILURE_LIMIT = _env("AXES_FAILURE_LIMIT", env.int, 5)

@@ -2,6 +2,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import factory
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from bookings.models import Crew, Equipment, StudioSet, User
@@ -40,6 +41,22 @@ class CrewOwnerFactory(CrewMemberFactory):
 class StaffFactory(UserFactory):
     is_staff = True
     is_superuser = True
+
+
+class StaffMemberFactory(UserFactory):
+    """Studio staff holding the given roles, e.g. ``StaffMemberFactory(roles=[VISA_OFFICER])``."""
+
+    class Meta:
+        skip_postgeneration_save = True  # adding groups needs no second save
+
+    is_staff = True
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            groups = list(Group.objects.filter(name__in=extracted))
+            assert len(groups) == len(extracted), f"unknown role in {extracted}"
+            self.groups.add(*groups)
 
 
 class StudioSetFactory(factory.django.DjangoModelFactory):

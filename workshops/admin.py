@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
@@ -28,9 +29,12 @@ from bookings.admin import STUDIO_TZ, ReadOnlyInline, RecordOnlyAdmin, csv_safe
 from bookings.models import Notification
 
 from . import selectors, services
+from .forms import PASSPORT_FIELDS
 from .models import Enrolment, InvitationLetter, Session, Workshop
 
 logger = logging.getLogger(__name__)
+
+PASSPORT_PERMISSION = "workshops.view_passport_data"
 
 
 def _admin_url(model, view: str, *args) -> str:
@@ -278,10 +282,22 @@ def _letter_download_link(letter: InvitationLetter) -> str:
     )
 
 
+def sees_passport_data(request: HttpRequest) -> bool:
+    """Passport numbers, dates of birth, letters and private links are the visa officer's."""
+    return request.user.has_perm(PASSPORT_PERMISSION)
+
+
 class InvitationLetterInline(ReadOnlyInline):
     model = InvitationLetter
     fields = ["number", "issued_at", "issued_by", "download"]
     related = ("issued_by",)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if sees_passport_data(request) else [f for f in fields if f != "download"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     @admin.display(description=_("PDF"))
     def download(self, obj: InvitationLetter) -> str:
@@ -328,9 +344,16 @@ class EnrolmentAdminForm(forms.ModelForm):
 
 @admin.register(Enrolment)
 class EnrolmentAdmin(admin.ModelAdmin):
-    """Enrolments are made through the public form and never deleted; staff cancel instead."""
+    """Enrolments are made through the public form and never deleted; staff cancel instead.
+
+    Without the visa officer's permission the passport fields, the letters and
+    the private link are not part of the page at all: the number is masked and
+    the rest is left out, so it cannot be read or changed.
+    """
 
     form = EnrolmentAdminForm
+    # The site's page for an enrolment is the participant's private link.
+    view_on_site = False
     list_display = [
         "full_name",
         "email",
@@ -414,8 +437,39 @@ class EnrolmentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_fieldsets(self, request, obj=None):
+        if sees_passport_data(request):
+            fieldsets = [*self.fieldsets]
+            record = fieldsets[-1]
+            fields = ["private_link" if f == "manage_token" else f for f in record[1]["fields"]]
+            return [*fieldsets[:-1], (record[0], {"fields": fields})]
+        masked = []
+        for name, options in self.fieldsets:
+            fields = [f for f in options["fields"] if f not in PASSPORT_FIELDS and f != "manage_token"]
+            if "needs_visa_letter" in fields:
+                fields.append("masked_passport")
+            masked.append((name, {**options, "fields": fields}))
+        return masked
+
+    def get_readonly_fields(self, request, obj=None):
+        extra = ["private_link"] if sees_passport_data(request) else ["needs_visa_letter", "masked_passport"]
+        return [*self.readonly_fields, *extra]
+
+    @admin.display(description=_("private link"))
+    def private_link(self, obj: Enrolment) -> str:
+        url = f"{settings.SITE_URL}{obj.get_absolute_url()}"
+        return format_html('<a href="{}" rel="noreferrer">{}</a>', url, url)
+
     def has_issue_letters_permission(self, request) -> bool:
-        return request.user.has_perm(f"{InvitationLetter._meta.app_label}.add_invitationletter")
+        return request.user.has_perm(
+            f"{InvitationLetter._meta.app_label}.add_invitationletter"
+        ) and sees_passport_data(request)
+
+    def has_manage_places_permission(self, request) -> bool:
+        """Cancelling and promoting move places: the workshop desk's, which can change sessions too."""
+        return request.user.has_perm(f"{self.opts.app_label}.change_enrolment") and request.user.has_perm(
+            f"{Session._meta.app_label}.change_session"
+        )
 
     def has_export_passport_data_permission(self, request) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.export_passport_data")
@@ -494,7 +548,7 @@ class EnrolmentAdmin(admin.ModelAdmin):
     def reissue_letters(self, request: HttpRequest, queryset) -> None:
         self._issue(request, queryset, reissue=True)
 
-    @admin.action(description=_("Cancel selected enrolments"), permissions=["change"])
+    @admin.action(description=_("Cancel selected enrolments"), permissions=["manage_places"])
     def cancel_selected(self, request: HttpRequest, queryset) -> None:
         def cancel(enrolment: Enrolment) -> None:
             services.enrolment_cancel(enrolment=enrolment)
@@ -514,7 +568,7 @@ class EnrolmentAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Promote from the waiting list"), permissions=["change"])
+    @admin.action(description=_("Promote from the waiting list"), permissions=["manage_places"])
     def promote_selected(self, request: HttpRequest, queryset) -> None:
         def promote(enrolment: Enrolment) -> None:
             services.enrolment_promote(enrolment=enrolment)
@@ -645,8 +699,19 @@ class InvitationLetterAdmin(RecordOnlyAdmin):
             *super().get_urls(),
         ]
 
+    def get_list_display(self, request):
+        return (
+            self.list_display
+            if sees_passport_data(request)
+            else [f for f in self.list_display if f != "download"]
+        )
+
+    def get_fields(self, request, obj=None):
+        return self.fields if sees_passport_data(request) else [f for f in self.fields if f != "download"]
+
     def pdf_view(self, request: HttpRequest, pk: int) -> FileResponse:
-        if not self.has_view_permission(request):
+        # The letter prints the passport number and date of birth.
+        if not (self.has_view_permission(request) and sees_passport_data(request)):
             raise PermissionDenied
         letter = get_object_or_404(InvitationLetter, pk=pk)
         try:

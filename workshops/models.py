@@ -190,7 +190,12 @@ class Enrolment(models.Model):
         verbose_name = _("enrolment")
         verbose_name_plural = _("enrolments")
         ordering = ["session", "created_at"]
-        permissions = [("export_passport_data", _("Can export passport data"))]
+        permissions = [
+            # The visa officer's: passport number, date of birth, expiry, the
+            # letter PDFs and participants' private links.
+            ("view_passport_data", _("Can see passport data, letters and private links")),
+            ("export_passport_data", _("Can export passport data")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "email"],

@@ -464,18 +464,18 @@ def test_admin_pages_use_a_fixed_number_of_queries(
 ):
     span = _make_data(n_sets, n_bookings)
 
-    # session, user, sets, bookings, blackouts
-    with django_assert_max_num_queries(5):
+    # session, user, the verified device, sets, bookings, blackouts
+    with django_assert_max_num_queries(6):
         response = staff_client.get(reverse(OCCUPANCY), {"weeks": "4"})
     assert len(response.context["grid"].rows) == n_sets
     assert sum(c.booking is not None for r in response.context["grid"].rows for c in r.cells) > 0
 
-    # session, user, set filter, two counts, the page, two for the date hierarchy
-    with django_assert_max_num_queries(8):
+    # session, user, device, set filter, two counts, the page, two for the date hierarchy
+    with django_assert_max_num_queries(9):
         response = staff_client.get(reverse(CHANGELIST))
     assert response.context["cl"].result_count == n_bookings
 
-    # session, user, bookings, equipment lines
-    with django_assert_max_num_queries(4):
+    # session, user, device, bookings, equipment lines
+    with django_assert_max_num_queries(5):
         response = staff_client.get(reverse(EXPORT), {"date_from": span.start, "date_to": span.end})
     assert len(_csv_rows(response)) == n_bookings + 1

@@ -473,7 +473,17 @@ def test_preview_shows_text_escaped_and_html_only_in_a_sandboxed_frame(staff_cli
     frame = finder.iframes[0]
     assert "sandbox" in frame
     assert frame["sandbox"] in (None, "")  # no allowances: no scripts, no same origin
-    assert frame["srcdoc"] == body_html  # the attribute holds the whole body, unmangled
+    # The frame loads the HTML part from its own URL, which answers it unmangled
+    # under a policy of its own: nothing runs, nothing loads, only the admin frames it.
+    body = staff_client.get(frame["src"])
+    assert body.status_code == 200
+    assert body.content.decode() == body_html
+    policy = body["Content-Security-Policy"]
+    assert "sandbox" in policy
+    assert "default-src 'none'" in policy
+    assert "script-src" not in policy
+    assert "frame-ancestors 'self'" in policy
+    assert body["X-Frame-Options"] == "SAMEORIGIN"
     # Read-only: no form to save and no delete link.
     assert 'name="_save"' not in content
     assert "/delete/" not in content
