@@ -1,18 +1,23 @@
-"""Load demo data: sets, equipment, workshops, a staff admin and a crew.
+"""Load demo data: sets, equipment, workshops, two staff logins and a crew.
 
 Safe to run again: existing rows (matched by slug or email) are left as they are.
 """
 
+from base64 import b32encode
+from binascii import unhexlify
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bookings import services
 from bookings.models import Crew, DayRange, Equipment, StudioSet, User
+from hengdian import roles
 from workshops.models import Enrolment, Session, Workshop
 
 DEMO_PASSWORD = "hengdian-demo-2025"  # noqa: S105 - printed on purpose: demo logins only
@@ -26,6 +31,14 @@ LOCATIONS = {
     "hospital-ward": "Modern stages building, stage 5",
 }
 STAFF_EMAIL = "staff@hengdian.example"
+VISA_EMAIL = "visa@hengdian.example"
+# The demo staff logins' authenticator key (development only: it is public).
+# Add it to an authenticator app, or print the current code with `manage.py demo_totp_code`.
+DEMO_TOTP_KEY = "48656e676469616e2d73747564696f2d64656d6f"
+DEMO_STAFF = [
+    (STAFF_EMAIL, "Studio desk", [roles.BOOKING_DESK, roles.WORKSHOP_DESK]),
+    (VISA_EMAIL, "Visa desk", [roles.VISA_OFFICER]),
+]
 CREW_EMAIL = "coordinator@redlantern.example"
 
 C = StudioSet.Category
@@ -287,9 +300,7 @@ class Command(BaseCommand):
                     },
                 )
                 created += new
-        if not User.objects.filter(email=STAFF_EMAIL).exists():
-            User.objects.create_superuser(email=STAFF_EMAIL, password=DEMO_PASSWORD, first_name="Studio desk")
-            created += 1
+        created += self._demo_staff()
         if not User.objects.filter(email=CREW_EMAIL).exists():
             crew = Crew.objects.create(
                 name="Red Lantern Pictures", contact_phone="+86 571 8800 1234", country="CN"
@@ -305,8 +316,36 @@ class Command(BaseCommand):
         created += self._demo_bookings()
         created += self._demo_enrolments()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} rows created)."))
-        self.stdout.write(f"  Staff admin:  {STAFF_EMAIL} / {DEMO_PASSWORD}  (http://127.0.0.1:8000/admin/)")
-        self.stdout.write(f"  Crew member:  {CREW_EMAIL} / {DEMO_PASSWORD}")
+        self.stdout.write(f"  Crew owner:   {CREW_EMAIL} / {DEMO_PASSWORD}  (http://127.0.0.1:8000/)")
+        self.stdout.write(f"  Studio desk:  {STAFF_EMAIL} / {DEMO_PASSWORD}  (booking and workshop desk)")
+        self.stdout.write(
+            f"  Visa desk:    {VISA_EMAIL} / {DEMO_PASSWORD}  (visa officer: passport data, letters)"
+        )
+        self.stdout.write(
+            "  Staff open http://127.0.0.1:8000/admin/ with the password, then a code from an authenticator."
+        )
+        if settings.DEBUG:
+            key = b32encode(unhexlify(DEMO_TOTP_KEY)).decode()
+            self.stdout.write(f"  Demo authenticator key (time-based, both staff logins): {key}")
+            self.stdout.write("  or print the current code: .venv/bin/python manage.py demo_totp_code")
+
+    def _demo_staff(self) -> int:
+        created = 0
+        for email, name, role_names in DEMO_STAFF:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(
+                    email=email, password=DEMO_PASSWORD, first_name=name, is_staff=True
+                )
+                created += 1
+            user.groups.add(*Group.objects.filter(name__in=role_names))
+            # A known authenticator only where the demo runs: in production
+            # staff enrol their own device at their first log-in.
+            if settings.DEBUG and not TOTPDevice.objects.filter(user=user).exists():
+                TOTPDevice.objects.create(
+                    user=user, name="Demo authenticator", key=DEMO_TOTP_KEY, confirmed=True
+                )
+        return created
 
     def _demo_enrolments(self) -> int:
         """Fill the small Spanish-language session, so its waiting list can be tried."""
