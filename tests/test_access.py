@@ -1,0 +1,523 @@
+"""Who may open what: every URL of the site and the admin, for every kind of person.
+
+The table below is the rule book. A URL that is added without a rule here
+fails ``test_every_url_has_a_rule``, so nobody can add a page without saying
+who may see it. The admin's model pages follow from two explicit tables: what
+each model's admin offers at all, and what each role may do with each model.
+Detailed behaviour within a page (masked passport numbers, hidden private
+links, read-only fields) is tested in tests/staff/test_roles.py.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from bookings import services
+from bookings.models import Blackout, Booking, DayRange, Notification, StudioSet
+from hengdian.roles import BOOKING_DESK, VIEWER, VISA_OFFICER, WORKSHOP_DESK
+from workshops import services as workshop_services
+from workshops.models import Enrolment
+
+from .auth import login_staff, staff_device
+from .factories import (
+    CrewMemberFactory,
+    CrewOwnerFactory,
+    EnrolmentFactory,
+    EquipmentFactory,
+    SessionFactory,
+    StaffFactory,
+    StaffMemberFactory,
+    StudioSetFactory,
+    UserFactory,
+)
+
+ANONYMOUS = "anonymous"
+OWNER = "crew owner"
+MEMBER = "crew member"
+OTHER_CREW = "other crew"
+PARTICIPANT = "participant"  # holds an enrolment's private link, has no account
+NO_PERMISSIONS = "staff without permissions"
+SUPERUSER = "superuser"
+ROLE_PERSONAS = {
+    "booking desk": BOOKING_DESK,
+    "workshop desk": WORKSHOP_DESK,
+    "visa officer": VISA_OFFICER,
+    "viewer": VIEWER,
+}
+CREW = (OWNER, MEMBER, OTHER_CREW)
+STAFF = (*ROLE_PERSONAS, NO_PERMISSIONS, SUPERUSER)
+PERSONAS = (ANONYMOUS, PARTICIPANT, *CREW, *STAFF)
+
+
+@dataclass
+class World:
+    """One of everything a URL can point at, and a client per person."""
+
+    owner: object
+    member: object
+    other: object
+    staff: dict
+    studio_set: StudioSet
+    booking: Booking
+    enrolment: Enrolment
+    notification: Notification
+    blackout: Blackout
+
+
+@pytest.fixture
+def world(db, private_storage) -> World:
+    owner = CrewOwnerFactory()
+    member = CrewMemberFactory(crew=owner.crew)
+    other = CrewOwnerFactory()
+    superuser = StaffFactory()
+    staff = {name: StaffMemberFactory(roles=[role]) for name, role in ROLE_PERSONAS.items()}
+    staff[NO_PERMISSIONS] = UserFactory(is_staff=True)
+    staff[SUPERUSER] = superuser
+    for user in staff.values():
+        staff_device(user)
+    StaticDevice.objects.create(user=superuser, name="Backup codes")
+    studio_set = StudioSetFactory()
+    camera = EquipmentFactory()
+    today = timezone.localdate()
+    booking = services.booking_request(
+        crew=owner.crew,
+        studio_set=studio_set,
+        days=DayRange(today + timedelta(days=20), today + timedelta(days=22)),
+        items=[services.ItemRequest(camera, 1)],
+        by=owner,
+    )
+    enrolment = EnrolmentFactory(session=SessionFactory())
+    workshop_services.invitation_letter_issue(enrolment=enrolment, by=superuser)
+    AccessAttempt.objects.create(username="x@example.com", ip_address="127.0.0.1", failures_since_start=1)
+    AccessLog.objects.create(username="x@example.com", ip_address="127.0.0.1")
+    AccessFailureLog.objects.create(username="x@example.com", ip_address="127.0.0.1", locked_out=False)
+    return World(
+        owner=owner,
+        member=member,
+        other=other,
+        staff=staff,
+        studio_set=studio_set,
+        booking=booking,
+        enrolment=enrolment,
+        notification=Notification.objects.filter(enrolment=enrolment).first(),
+        blackout=Blackout.objects.create(
+            studio_set=studio_set, start_date=today + timedelta(days=60), end_date=today + timedelta(days=61)
+        ),
+    )
+
+
+def client_for(persona: str, world: World) -> Client:
+    client = Client()
+    if persona in CREW:
+        client.force_login({OWNER: world.owner, MEMBER: world.member, OTHER_CREW: world.other}[persona])
+    elif persona in STAFF:
+        login_staff(client, world.staff[persona])
+    return client
+
+
+# --- The rule book --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How to call one URL, and the status each person gets."""
+
+    url: Callable[[World], str]
+    expected: dict[str, int]
+    method: str = "get"
+    data: Callable[[World], dict] | None = None
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(PERSONAS, status)
+
+
+def signed_in(status: int, *, anonymous: int = 302, **overrides: int) -> dict[str, int]:
+    """``status`` for anyone logged in; anonymous visitors (and link holders) go to the log-in page."""
+    table = dict.fromkeys(PERSONAS, status)
+    table.update({ANONYMOUS: anonymous, PARTICIPANT: anonymous})
+    table.update({k.replace("_", " "): v for k, v in overrides.items()})
+    return table
+
+
+def crew_page(own: int = 200, *, other: int = 404, member: int | None = None) -> dict[str, int]:
+    """A page of a crew's: its members get it, other crews and staff do not know it exists."""
+    table = signed_in(404)
+    table.update({OWNER: own, MEMBER: own if member is None else member, OTHER_CREW: other})
+    return table
+
+
+def staff_only(staff: int = 200, *, others: int = 404) -> dict[str, int]:
+    """Staff's own pages outside the admin: nobody else knows they exist."""
+    table = signed_in(others)
+    table.update(dict.fromkeys(STAFF, staff))
+    return table
+
+
+def admin_page(status: Callable[[str], int]) -> dict[str, int]:
+    """Admin pages: visitors and crews are sent to the admin's log-in; staff get ``status(persona)``."""
+    table = everyone(302)
+    table.update({persona: status(persona) for persona in STAFF})
+    return table
+
+
+WRONG_TOKEN = "n0t-a-real-t0ken-n0t-a-real-t0ken-n0t-a-re"
+
+PUBLIC_RULES: dict[str, Rule] = {
+    "home": Rule(lambda w: reverse("home"), everyone(200)),
+    "healthz": Rule(lambda w: reverse("healthz"), everyone(200)),
+    "set_language": Rule(
+        lambda w: reverse("set_language"), everyone(302), "post", lambda w: {"language": "es"}
+    ),
+    # Accounts
+    "signup": Rule(lambda w: reverse("signup"), signed_in(302, anonymous=200)),
+    "login": Rule(lambda w: reverse("login"), signed_in(302, anonymous=200)),
+    "logout": Rule(lambda w: reverse("logout"), everyone(405)),
+    "password_change": Rule(lambda w: reverse("password_change"), signed_in(200)),
+    "password_change_done": Rule(lambda w: reverse("password_change_done"), signed_in(200)),
+    "password_reset": Rule(lambda w: reverse("password_reset"), everyone(200)),
+    "password_reset_done": Rule(lambda w: reverse("password_reset_done"), everyone(200)),
+    "password_reset_confirm": Rule(
+        lambda w: reverse("password_reset_confirm", args=["MQ", "not-a-token"]), everyone(200)
+    ),
+    "password_reset_complete": Rule(lambda w: reverse("password_reset_complete"), everyone(200)),
+    # The staff log-in's second step: staff only; a verified session goes on to the admin.
+    "two_factor": Rule(lambda w: reverse("two_factor"), staff_only(302)),
+    "two_factor_setup": Rule(lambda w: reverse("two_factor_setup"), staff_only(200)),
+    "two_factor_backup_codes": Rule(lambda w: reverse("two_factor_backup_codes"), staff_only(200), "post"),
+    # Catalogue and workshops: public.
+    "bookings:set_list": Rule(lambda w: reverse("bookings:set_list"), everyone(200)),
+    "bookings:set_detail": Rule(lambda w: w.studio_set.get_absolute_url(), everyone(200)),
+    "bookings:equipment_list": Rule(lambda w: reverse("bookings:equipment_list"), everyone(200)),
+    "workshops:list": Rule(lambda w: reverse("workshops:list"), everyone(200)),
+    "workshops:detail": Rule(lambda w: w.enrolment.session.workshop.get_absolute_url(), everyone(200)),
+    "workshops:register": Rule(
+        lambda w: reverse("workshops:register", args=[w.enrolment.session.pk]), everyone(200)
+    ),
+    # A crew's pages: its members only. Staff are nobody special on the site.
+    "bookings:crew": Rule(lambda w: reverse("bookings:crew"), crew_page(other=200)),
+    "bookings:list": Rule(lambda w: reverse("bookings:list"), signed_in(200)),
+    "bookings:new": Rule(lambda w: reverse("bookings:new"), crew_page(other=200)),
+    "bookings:quote": Rule(lambda w: reverse("bookings:quote"), crew_page(other=200), "post"),
+    "bookings:detail": Rule(lambda w: w.booking.get_absolute_url(), crew_page()),
+    "bookings:ics": Rule(lambda w: reverse("bookings:ics", args=[w.booking.reference]), crew_page()),
+    "bookings:cancel": Rule(lambda w: reverse("bookings:cancel", args=[w.booking.reference]), crew_page()),
+    # Found: any staff account could cancel any crew's booking here, unrecorded.
+    "bookings:cancel (confirmed)": Rule(
+        lambda w: reverse("bookings:cancel", args=[w.booking.reference]), crew_page(302), "post"
+    ),
+    "bookings:crew_member_add": Rule(
+        lambda w: reverse("bookings:crew_member_add"),
+        crew_page(302, other=302, member=400),
+        "post",
+        lambda w: {"full_name": "New Member", "email": "new.member@example.com"},
+    ),
+    "bookings:calendar_reset": Rule(
+        lambda w: reverse("bookings:calendar_reset"), crew_page(302, other=302), "post"
+    ),
+    # The calendar feed's token is its key: anyone holding it may read it, nobody guesses it.
+    "bookings:feed": Rule(
+        lambda w: reverse("bookings:feed", args=[w.owner.crew.calendar_token]), everyone(200)
+    ),
+    # A participant's private link is their key; the same URL with any other token is nothing.
+    "workshops:manage": Rule(lambda w: reverse("workshops:manage", args=[WRONG_TOKEN]), everyone(404)),
+    "workshops:cancel": Rule(lambda w: reverse("workshops:cancel", args=[WRONG_TOKEN]), everyone(404)),
+    "workshops:calendar": Rule(lambda w: reverse("workshops:calendar", args=[WRONG_TOKEN]), everyone(404)),
+    "workshops:letter": Rule(lambda w: reverse("workshops:letter", args=[WRONG_TOKEN]), everyone(404)),
+}
+
+# The participant's own link, with their token.
+PARTICIPANT_RULES: dict[str, Rule] = {
+    name: Rule(lambda w, name=name: reverse(name, args=[w.enrolment.manage_token]), {PARTICIPANT: 200})
+    for name in ("workshops:manage", "workshops:cancel", "workshops:calendar", "workshops:letter")
+}
+
+# --- The admin ------------------------------------------------------------------------
+
+VIEW, ADD, CHANGE, DELETE = "v", "a", "c", "d"
+
+# What each model's admin offers at all (to a superuser): records kept by the
+# services can be read, never added, edited or deleted by hand.
+ADMIN_OFFERS = {
+    "auth.group": "vacd",
+    "axes.accessattempt": "vcd",
+    "axes.accesslog": "vcd",
+    "axes.accessfailurelog": "vcd",
+    "otp_totp.totpdevice": "vacd",
+    "otp_static.staticdevice": "vacd",
+    "bookings.user": "vacd",
+    "bookings.crew": "vacd",
+    "bookings.studioset": "vacd",
+    "bookings.equipment": "vacd",
+    "bookings.blackout": "vacd",
+    "bookings.booking": "v",
+    "bookings.shootplan": "v",
+    "bookings.notification": "v",
+    "workshops.workshop": "vacd",
+    "workshops.session": "vacd",
+    "workshops.enrolment": "vc",
+    "workshops.invitationletter": "v",
+}
+
+# What each role may do with each model (written out, not read from
+# hengdian/roles.py, so that a change to a role is a change to this test too).
+ROLE_MAY = {
+    "booking desk": {
+        "bookings.studioset": "vac",
+        "bookings.equipment": "vac",
+        "bookings.blackout": "vacd",
+        "bookings.booking": "vc",
+        "bookings.shootplan": "v",
+        "bookings.crew": "vc",
+        "bookings.user": "vc",
+        "bookings.notification": "vc",
+    },
+    "workshop desk": {
+        "workshops.workshop": "vac",
+        "workshops.session": "vac",
+        "workshops.enrolment": "vc",
+        "workshops.invitationletter": "v",
+        "bookings.notification": "vc",
+    },
+    "visa officer": {
+        "workshops.workshop": "v",
+        "workshops.session": "v",
+        "workshops.enrolment": "vc",
+        "workshops.invitationletter": "va",
+        "bookings.notification": "v",
+    },
+    "viewer": {
+        "bookings.studioset": "v",
+        "bookings.equipment": "v",
+        "bookings.blackout": "v",
+        "bookings.booking": "v",
+        "bookings.shootplan": "v",
+        "bookings.crew": "v",
+        "workshops.workshop": "v",
+        "workshops.session": "v",
+        "workshops.enrolment": "v",
+        "workshops.invitationletter": "v",
+    },
+}
+
+# Which object each model's pages are opened with.
+ADMIN_OBJECTS: dict[str, Callable[[World], object]] = {
+    "auth.group": lambda w: Group.objects.get(name=VIEWER),
+    "axes.accessattempt": lambda w: AccessAttempt.objects.get(username="x@example.com"),
+    "axes.accesslog": lambda w: AccessLog.objects.filter(username="x@example.com").get(),
+    "axes.accessfailurelog": lambda w: AccessFailureLog.objects.get(username="x@example.com"),
+    "otp_totp.totpdevice": lambda w: TOTPDevice.objects.filter(user=w.staff[SUPERUSER], confirmed=True).get(),
+    "otp_static.staticdevice": lambda w: StaticDevice.objects.get(),
+    "bookings.user": lambda w: w.owner,
+    "bookings.crew": lambda w: w.owner.crew,
+    "bookings.studioset": lambda w: w.studio_set,
+    "bookings.equipment": lambda w: w.booking.items.get().equipment,
+    "bookings.blackout": lambda w: w.blackout,
+    "bookings.booking": lambda w: w.booking,
+    "bookings.shootplan": lambda w: w.booking.plan,
+    "bookings.notification": lambda w: w.notification,
+    "workshops.workshop": lambda w: w.enrolment.session.workshop,
+    "workshops.session": lambda w: w.enrolment.session,
+    "workshops.enrolment": lambda w: w.enrolment,
+    "workshops.invitationletter": lambda w: w.enrolment.letters.get(),
+}
+
+# The admin's model views, the actions each needs (any one of them), and whether it takes an object.
+MODEL_VIEWS = {
+    "changelist": (VIEW + CHANGE, False),
+    "add": (ADD, False),
+    "change": (VIEW + CHANGE, True),
+    "history": (VIEW + CHANGE, True),
+    "delete": (DELETE, True),
+}
+
+
+def may(persona: str, model: str, actions: str) -> bool:
+    offered = ADMIN_OFFERS[model]
+    if persona == SUPERUSER:
+        return any(a in offered for a in actions)
+    granted = ROLE_MAY.get(persona, {}).get(model, "")
+    return any(a in offered and a in granted for a in actions)
+
+
+def model_rule(model: str, view: str) -> Rule:
+    actions, with_object = MODEL_VIEWS[view]
+    app_label, model_name = model.split(".")
+    name = f"admin:{app_label}_{model_name}_{view}"
+
+    def url(w: World) -> str:
+        return reverse(name, args=[ADMIN_OBJECTS[model](w).pk] if with_object else [])
+
+    return Rule(url, admin_page(lambda persona: 200 if may(persona, model, actions) else 403))
+
+
+def holds(model: str, actions: str) -> Callable[[str], int]:
+    return lambda persona: 200 if may(persona, model, actions) else 403
+
+
+def visa_officer_or_superuser(persona: str) -> int:
+    return 200 if persona in ("visa officer", SUPERUSER) else 403
+
+
+def any_app_page(app_label: str) -> Callable[[str], int]:
+    """An app's index lists the models one may see; with none, the app is not there."""
+    return lambda persona: (
+        200 if any(may(persona, m, "vacd") for m in ADMIN_OFFERS if m.startswith(f"{app_label}.")) else 404
+    )
+
+
+ADMIN_RULES: dict[str, Rule] = {
+    "admin:index": Rule(lambda w: reverse("admin:index"), admin_page(lambda p: 200)),
+    # Visitors see the admin's log-in form; a signed-in staff member goes on to the index.
+    "admin:login": Rule(
+        lambda w: reverse("admin:login"),
+        {**admin_page(lambda p: 302), ANONYMOUS: 200, PARTICIPANT: 200, **dict.fromkeys(CREW, 200)},
+    ),
+    "admin:logout": Rule(lambda w: reverse("admin:logout"), admin_page(lambda p: 405)),
+    "admin:password_change": Rule(lambda w: reverse("admin:password_change"), admin_page(lambda p: 200)),
+    "admin:password_change_done": Rule(
+        lambda w: reverse("admin:password_change_done"), admin_page(lambda p: 200)
+    ),
+    "admin:jsi18n": Rule(lambda w: reverse("admin:jsi18n"), admin_page(lambda p: 200)),
+    # Autocomplete answers only for a field of a model one may change, pointing at a model one may see.
+    "admin:autocomplete": Rule(
+        lambda w: (
+            reverse("admin:autocomplete")
+            + "?app_label=bookings&model_name=blackout&field_name=studio_set&term=Palace"
+        ),
+        admin_page(
+            lambda p: 200 if may(p, "bookings.studioset", "v") and may(p, "bookings.blackout", "vc") else 403
+        ),
+    ),
+    # "View on site" for a set: needs the view permission (enrolments never: tests/staff/test_roles.py).
+    "admin:view_on_site": Rule(
+        lambda w: f"/admin/r/{ContentType.objects.get_for_model(StudioSet).pk}/{w.studio_set.pk}/",
+        admin_page(lambda p: 302 if may(p, "bookings.studioset", "v") else 404),
+    ),
+    "admin:app_list": Rule(
+        lambda w: reverse("admin:app_list", args=["workshops"]), admin_page(any_app_page("workshops"))
+    ),
+    "admin:auth_user_password_change": Rule(
+        lambda w: reverse("admin:auth_user_password_change", args=[w.owner.pk]),
+        admin_page(lambda p: 200 if p == SUPERUSER else 403),
+    ),
+    "admin:bookings_booking_occupancy": Rule(
+        lambda w: reverse("admin:bookings_booking_occupancy"), admin_page(holds("bookings.booking", "v"))
+    ),
+    "admin:bookings_booking_export": Rule(
+        lambda w: reverse("admin:bookings_booking_export"), admin_page(holds("bookings.booking", "v"))
+    ),
+    "admin:bookings_notification_body": Rule(
+        lambda w: reverse("admin:bookings_notification_body", args=[w.notification.pk]),
+        admin_page(holds("bookings.notification", "v")),
+    ),
+    "admin:workshops_invitationletter_pdf": Rule(
+        lambda w: reverse("admin:workshops_invitationletter_pdf", args=[w.enrolment.letters.get().pk]),
+        admin_page(visa_officer_or_superuser),
+    ),
+    # django-otp's pages that would show a device's secret: nobody (OTP_ADMIN_HIDE_SENSITIVE_DATA).
+    "admin:otp_totp_totpdevice_config": Rule(
+        lambda w: reverse("admin:otp_totp_totpdevice_config", args=[staff_device(w.staff[SUPERUSER]).pk]),
+        admin_page(lambda p: 403),
+    ),
+    "admin:otp_totp_totpdevice_qrcode": Rule(
+        lambda w: reverse("admin:otp_totp_totpdevice_qrcode", args=[staff_device(w.staff[SUPERUSER]).pk]),
+        admin_page(lambda p: 403),
+    ),
+    **{
+        f"admin:{model.replace('.', '_')}_{view}": model_rule(model, view)
+        for model in ADMIN_OFFERS
+        for view in MODEL_VIEWS
+    },
+}
+
+# URLs without a name, by their pattern.
+UNNAMED_RULES: dict[str, Rule] = {
+    # Django's shortcut from /admin/<app>/<model>/<id>/ to the change page.
+    **{
+        f"admin/{model.replace('.', '/')}/<path:object_id>/": Rule(
+            lambda w, model=model: f"/admin/{model.replace('.', '/')}/{ADMIN_OBJECTS[model](w).pk}/",
+            admin_page(lambda p: 302),
+        )
+        for model in ADMIN_OFFERS
+    },
+    "admin/(?P<url>.*)$": Rule(lambda w: "/admin/no-such-page/", admin_page(lambda p: 404)),
+    "^media/(?P<path>.*)$": Rule(lambda w: "/media/sets/no-such-photo.jpg", everyone(404)),
+}
+
+RULES = {**PUBLIC_RULES, **ADMIN_RULES}
+
+
+def all_urls(patterns=None, prefix: str = "", namespace: str | None = None):
+    """(name or None, pattern) for every URL the project answers."""
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            yield from all_urls(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name and (f"{namespace}:{pattern.name}" if namespace else pattern.name)
+            yield name, prefix + str(pattern.pattern)
+
+
+def test_every_url_has_a_rule():
+    missing = [
+        name or pattern
+        for name, pattern in all_urls()
+        if not (name in RULES if name else pattern in UNNAMED_RULES)
+    ]
+    assert missing == [], "add a rule for each new URL to tests/test_access.py"
+    # ... and every model registered in the admin is in the tables.
+    from django.contrib import admin
+
+    registered = {model._meta.label_lower for model in admin.site._registry}
+    assert registered == set(ADMIN_OFFERS)
+    assert set(ADMIN_OBJECTS) == set(ADMIN_OFFERS)
+
+
+def _check(persona: str, world: World, rules: dict[str, Rule]) -> list[str]:
+    client = client_for(persona, world)
+    wrong = []
+    for key, rule in rules.items():
+        if persona not in rule.expected:
+            continue
+        url = rule.url(world)
+        data = rule.data(world) if rule.data else {}
+        response = getattr(client, rule.method)(url, data)
+        if response.status_code != rule.expected[persona]:
+            wrong.append(
+                f"{rule.method.upper()} {url} ({key}): {response.status_code}, expected {rule.expected[persona]}"
+            )
+    return wrong
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_person_gets_exactly_what_their_role_allows(persona, world):
+    rules = {**RULES, **UNNAMED_RULES}
+    # Requests that change something come last, so they do not change what the others see.
+    changing = {k: r for k, r in rules.items() if r.method == "post"}
+    reading = {k: r for k, r in rules.items() if r.method != "post"}
+    wrong = _check(persona, world, reading) + _check(persona, world, changing)
+    assert wrong == [], "\n".join(wrong)
+
+
+@pytest.mark.django_db
+def test_a_participant_with_their_link_reaches_their_enrolment_and_letter(world):
+    assert _check(PARTICIPANT, world, PARTICIPANT_RULES) == []
+
+
+def test_every_person_is_checked_against_every_named_url():
+    # Guards against a table edit that silently drops someone from the rules.
+    for persona in PERSONAS:
+        assert all(persona in rule.expected for rule in RULES.values()), persona
