@@ -238,3 +238,10 @@ def test_staff_without_permissions_get_no_further_than_the_index(client):
     login_staff(client, staff)
     assert client.get(ADMIN).status_code == 200
     assert client.get(reverse("admin:bookings_booking_changelist")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_admin_index_offers_a_new_phone_and_new_backup_codes(staff_client):
+    html = staff_client.get(ADMIN).content.decode()
+    assert reverse("two_factor_setup") in html
+    assert f'action="{reverse("two_factor_backup_codes")}"' in html
