@@ -245,3 +245,17 @@ def test_the_admin_index_offers_a_new_phone_and_new_backup_codes(staff_client):
     html = staff_client.get(ADMIN).content.decode()
     assert reverse("two_factor_setup") in html
     assert f'action="{reverse("two_factor_backup_codes")}"' in html
+
+
+@pytest.mark.django_db
+def test_a_new_phone_replaces_the_old_authenticator(client):
+    staff = StaffFactory()
+    old = staff_device(staff)
+    login_staff(client, staff)
+
+    codes = set_up_authenticator(client)
+
+    assert len(codes) == 10
+    assert not TOTPDevice.objects.filter(pk=old.pk).exists()
+    assert TOTPDevice.objects.get(user=staff).confirmed
+    assert client.get(ADMIN).status_code == 200
