@@ -1,9 +1,10 @@
 """Settings for Hengdian Studio Booking.
 
-Every deployment knob is read from an environment variable. The defaults make
-``make run`` work on a fresh machine with no configuration (debug on, SQLite,
-Redis on localhost); production sets ``DJANGO_DEBUG=0`` and must then provide
-``SECRET_KEY`` and ``ALLOWED_HOSTS``.
+Every deployment knob is read from an environment variable. Production is the
+default: with ``DJANGO_DEBUG`` unset the app is in production mode and refuses
+to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS``. Development says so
+explicitly with ``DJANGO_DEBUG=1`` (``make run`` and the test suite do), and
+then the other defaults work on a fresh machine (SQLite, Redis on localhost).
 """
 
 from datetime import timedelta
@@ -23,7 +24,10 @@ if (BASE_DIR / ".env").is_file():
 def _required(name: str) -> str:
     value = env.str(name, default="")
     if not value:
-        raise ImproperlyConfigured(f"The environment variable {name} must be set when DJANGO_DEBUG is off.")
+        raise ImproperlyConfigured(
+            f"The environment variable {name} must be set when DJANGO_DEBUG is off "
+            "(off is the default; set DJANGO_DEBUG=1 for local development, as `make run` does)."
+        )
     return value
 
 
@@ -36,7 +40,9 @@ def _env(name: str, cast, default):
 
 
 # --- Core -------------------------------------------------------------------
-DEBUG = _env("DJANGO_DEBUG", env.bool, True)
+# Off unless asked for: a server started with no environment must not run in
+# debug mode with a public secret key.
+DEBUG = _env("DJANGO_DEBUG", env.bool, False)
 
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-only-for-local-runs")

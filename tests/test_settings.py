@@ -38,7 +38,7 @@ def test_production_mode_refuses_to_start_without(missing):
 
 
 def test_a_malformed_value_names_its_variable():
-    result = _manage("check", CONN_MAX_AGE="forever")
+    result = _manage("check", DJANGO_DEBUG="1", CONN_MAX_AGE="forever")
     assert result.returncode != 0
     assert "CONN_MAX_AGE" in result.stderr
 
@@ -49,9 +49,33 @@ def test_deploy_check_is_clean_in_production_mode():
     assert "System check identified no issues" in result.stdout
 
 
-def test_debug_defaults_on_for_local_runs():
+def test_production_is_the_default_and_refuses_to_start_without_a_secret_key():
+    result = _manage("runserver", "--noreload", "127.0.0.1:6398")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "The environment variable SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
+
+
+def test_gunicorn_with_no_environment_refuses_to_load_the_app():
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_DEBUG"}}
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("gunicorn")), "--check-config", "hengdian.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "The environment variable SECRET_KEY must be set" in result.stdout + result.stderr
+
+
+def test_development_mode_is_asked_for_explicitly():
     result = _manage(
-        "shell", "-c", "from django.conf import settings; print(settings.DEBUG, settings.TIME_ZONE)"
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG, settings.TIME_ZONE)",
+        DJANGO_DEBUG="1",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "True Asia/Shanghai"
