@@ -9,6 +9,7 @@ then the other defaults work on a fresh machine (SQLite, Redis on localhost).
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_countries",
     "axes",
+    "hengdian.apps.HengdianConfig",
     "bookings",
     "workshops",
 ]
@@ -230,8 +232,13 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Email ------------------------------------------------------------------
-# EMAIL_URL examples: consolemail://, smtp+tls://user:password@smtp.example.com:587
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# EMAIL_URL examples: consolemail://, smtp+tls://user:password@smtp.example.com:587,
+# filemail:///absolute/folder (three slashes), filemail://folder/in/the/project
+_email_url = env.str("EMAIL_URL", default="consolemail://")
+try:
+    _email = env.email_url_config(_email_url)
+except ImproperlyConfigured as exc:
+    raise ImproperlyConfigured(f"The environment variable EMAIL_URL is invalid: {exc}") from exc
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = _email.get("EMAIL_PORT", 25)
@@ -239,7 +246,15 @@ EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
-EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "emails"))
+# django-environ reads filemail:///srv/mail as the relative path "srv/mail" (it
+# wants four slashes), so the folder is taken from the URL here: a leading slash
+# is an absolute path, anything else is relative to the project folder.
+_email_parts = urlsplit(_email_url)
+_email_folder = _email_parts.netloc + _email_parts.path
+if _email_folder.startswith("/"):
+    EMAIL_FILE_PATH = "/" + _email_folder.lstrip("/")
+else:
+    EMAIL_FILE_PATH = str(BASE_DIR / (_email_folder or "var/emails"))
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hengdian Studio Booking <booking@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
