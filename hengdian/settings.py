@@ -157,8 +157,17 @@ AXES_RESET_ON_SUCCESS = True
 # The log-in form posts the email in a field called "username" (Django's AuthenticationForm).
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
-# Behind a proxy, AXES_IPWARE_META_PRECEDENCE_ORDER can name the header to trust.
-AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IP_HEADERS", default=["REMOTE_ADDR"])
+# The lockout and the registration rate limit read the client's address the same way.
+AXES_CLIENT_IP_CALLABLE = "hengdian.clientip.client_ip"
+
+# --- Client address ---------------------------------------------------------
+# How many proxies stand in front of the app servers, each appending to
+# X-Forwarded-For: 0 reads REMOTE_ADDR only (the header is the client's to
+# forge); 1 for the README's TLS-terminating proxy. Too low, and every client
+# shares the proxy's address; too high, and clients choose their own.
+TRUSTED_PROXIES = _env("TRUSTED_PROXIES", env.int, 0)
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("The environment variable TRUSTED_PROXIES cannot be negative.")
 
 # --- Booking rules ----------------------------------------------------------
 BOOKING_HOLD_HOURS = _env("BOOKING_HOLD_HOURS", env.int, 48)  # a request holds the set this long

@@ -3,9 +3,10 @@
 import logging
 import time
 
-from axes.helpers import get_client_ip_address
 from django.core.cache import cache
 from django.http import HttpRequest
+
+from hengdian.clientip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -14,7 +15,7 @@ def rate_limit_hit(request: HttpRequest, *, scope: str, rate: tuple[int, int]) -
     """Count this request; True when the address has gone over ``rate`` (count, seconds)."""
     allowed, period = rate
     window = int(time.time() // period)
-    address = get_client_ip_address(request) or "unknown"
+    address = client_ip(request) or "unknown"
     key = f"ratelimit:{scope}:{address}:{window}"
     try:
         cache.add(key, 0, timeout=period + 1)
