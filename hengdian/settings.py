@@ -156,6 +156,8 @@ AXES_LOCKOUT_CALLABLE = "bookings.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
 # The log-in form posts the email in a field called "username" (Django's AuthenticationForm).
 AXES_USERNAME_FORM_FIELD = "username"
+# One account, one count, however its email is capitalised or padded.
+AXES_USERNAME_CALLABLE = "bookings.lockout.lockout_username"
 AXES_VERBOSE = False
 # The lockout and the registration rate limit read the client's address the same way.
 AXES_CLIENT_IP_CALLABLE = "hengdian.clientip.client_ip"
