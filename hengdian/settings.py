@@ -203,6 +203,13 @@ INVITATION_LETTER_SIGNATORY = env.str(
 # Several app servers must share one cache (the registration rate limit counts
 # there): CACHE_URL=redis://host:6379/1 in production.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # redis-py waits for ever by default; a Redis that stops answering must fail
+    # fast so the rate limit counts in-process instead (workshops/ratelimit.py).
+    # ?socket_timeout=… in CACHE_URL overrides these.
+    _cache_options = CACHES["default"].setdefault("OPTIONS", {})
+    _cache_options.setdefault("socket_connect_timeout", 1)
+    _cache_options.setdefault("socket_timeout", 1)
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"
