@@ -46,3 +46,55 @@ def check_sender_addresses(app_configs=None, **kwargs) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+_SCRIPT_AND_STYLE = (
+    "default-src",
+    "script-src",
+    "script-src-elem",
+    "script-src-attr",
+    "style-src",
+    "style-src-elem",
+    "style-src-attr",
+)
+_UNSAFE = ("'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'")
+
+
+@register(Tags.security, deploy=True)
+def check_content_security_policy(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """In production the policy is enforced, and allows no inline or eval'd code.
+
+    A report-only policy protects nobody: it is for trying a change out in
+    development, never for serving.
+    """
+    if settings.DEBUG:
+        return []
+    errors = []
+    if getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None):
+        errors.append(
+            Error(
+                "A report-only Content-Security-Policy is configured in production.",
+                hint="Enforce the policy with CONTENT_SECURITY_POLICY and remove CONTENT_SECURITY_POLICY_REPORT_ONLY.",
+                id="hengdian.E002",
+            )
+        )
+    directives = (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("DIRECTIVES") or {}
+    if not directives:
+        errors.append(
+            Error(
+                "No Content-Security-Policy is enforced.",
+                hint="Set CONTENT_SECURITY_POLICY, as hengdian/settings.py does.",
+                id="hengdian.E003",
+            )
+        )
+    for directive in _SCRIPT_AND_STYLE:
+        unsafe = [source for source in directives.get(directive) or () if source in _UNSAFE]
+        if unsafe:
+            errors.append(
+                Error(
+                    f"The Content-Security-Policy's {directive} allows {' '.join(unsafe)}.",
+                    hint="Move inline scripts and styles to static files instead.",
+                    id="hengdian.E003",
+                )
+            )
+    return errors

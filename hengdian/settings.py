@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "django_countries",
+    "csp",
     "axes",
     "hengdian.apps.HengdianConfig",
     "bookings",
@@ -77,6 +79,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "hengdian.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -329,6 +332,23 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cook
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): only our own files, and no inline script
+# or style anywhere — pages load their JavaScript and CSS from static/, and
+# htmx is told not to inject its indicator <style> (templates/base.html).
+# Bootstrap's CSS draws its icons from data: SVGs. Enforced, never report-only
+# in production (a deployment check, hengdian/checks.py, refuses that).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+    },
+}
 # No other page may keep a handle on our windows, nor load our files into its own.
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"

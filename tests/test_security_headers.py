@@ -120,6 +120,20 @@ def test_production_pages_carry_the_security_headers(production):
     assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
     assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
     assert "camera=()" in headers["Permissions-Policy"]
+    policy = headers["Content-Security-Policy"].split("; ")
+    for directive in (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ):
+        assert directive in policy
+    assert "unsafe" not in headers["Content-Security-Policy"]
+    assert "Content-Security-Policy-Report-Only" not in headers
 
 
 def test_production_cookies_are_secure_and_same_site(production):

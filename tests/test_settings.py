@@ -139,3 +139,31 @@ def test_filemail_url_with_two_slashes_is_relative_to_the_project(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(ROOT / "var" / "emails-relative")
+
+
+def _csp_errors():
+    return [
+        m for m in run_checks(include_deployment_checks=True) if m.id in {"hengdian.E002", "hengdian.E003"}
+    ]
+
+
+def test_a_report_only_policy_is_refused_in_production(settings):
+    settings.DEBUG = False
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+    assert [e.id for e in _csp_errors()] == ["hengdian.E002"]
+    settings.DEBUG = True
+    assert _csp_errors() == []
+
+
+def test_production_needs_an_enforced_policy_without_inline_code(settings):
+    settings.DEBUG = False
+    assert _csp_errors() == []
+    directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {**directives, "style-src": ["'self'", "'unsafe-inline'"]}
+    }
+    assert [e.msg for e in _csp_errors()] == [
+        "The Content-Security-Policy's style-src allows 'unsafe-inline'."
+    ]
+    settings.CONTENT_SECURITY_POLICY = None
+    assert [e.id for e in _csp_errors()] == ["hengdian.E003"]
