@@ -68,17 +68,17 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
-    "django_countries",
     "csp",
+    "hengdian.checks.DeploymentChecksConfig",
+    "django_countries",
     "axes",
-    "hengdian.apps.HengdianConfig",
     "bookings",
     "workshops",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "hengdian.middleware.SecurityHeadersMiddleware",
+    "hengdian.headers.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -353,7 +353,7 @@ CONTENT_SECURITY_POLICY = {
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"
 # Browser features no page of ours uses are switched off for every page and
-# frame (hengdian/middleware.py); a feature a page starts to need gets an
+# frame (hengdian/headers.py); a feature a page starts to need gets an
 # allowlist here, e.g. "camera": ["self"] to scan asset tags with a phone.
 PERMISSIONS_POLICY: dict[str, list[str]] = {
     "accelerometer": [],

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from hengdian.middleware import permissions_policy_header
+from hengdian.headers import permissions_policy_header
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [
