@@ -39,6 +39,13 @@ def test_production_mode_refuses_to_start_without(missing):
     assert f"The environment variable {missing} must be set" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["-1", "one"])
+def test_a_bad_proxy_count_stops_start_up(value):
+    result = _manage("check", DJANGO_DEBUG="1", TRUSTED_PROXIES=value)
+    assert result.returncode != 0
+    assert "The environment variable TRUSTED_PROXIES" in result.stderr
+
+
 def test_a_malformed_value_names_its_variable():
     result = _manage("check", DJANGO_DEBUG="1", CONN_MAX_AGE="forever")
     assert result.returncode != 0
