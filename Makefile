@@ -11,6 +11,9 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hengdian
 SQLITE_TEST_URL := sqlite:///$(CURDIR)/var/test.sqlite3
 export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
+# The app defaults to production mode; these targets are development, so they say so.
+# (The test suite sets it itself: tests/development_mode.py.)
+run lint messages: export DJANGO_DEBUG = 1
 
 .PHONY: help install install-dev run test lint test-postgres test-sqlite messages clean
 

@@ -1,15 +1,18 @@
 """Settings for Hengdian Studio Booking.
 
-Every deployment knob is read from an environment variable. The defaults make
-``make run`` work on a fresh machine with no configuration (debug on, SQLite,
-Redis on localhost); production sets ``DJANGO_DEBUG=0`` and must then provide
-``SECRET_KEY`` and ``ALLOWED_HOSTS``.
+Every deployment knob is read from an environment variable. Production is the
+default: with ``DJANGO_DEBUG`` unset the app is in production mode and refuses
+to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS``. Development says so
+explicitly with ``DJANGO_DEBUG=1`` (``make run`` and the test suite do), and
+then the other defaults work on a fresh machine (SQLite, Redis on localhost).
 """
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -23,7 +26,10 @@ if (BASE_DIR / ".env").is_file():
 def _required(name: str) -> str:
     value = env.str(name, default="")
     if not value:
-        raise ImproperlyConfigured(f"The environment variable {name} must be set when DJANGO_DEBUG is off.")
+        raise ImproperlyConfigured(
+            f"The environment variable {name} must be set when DJANGO_DEBUG is off "
+            "(off is the default; set DJANGO_DEBUG=1 for local development, as `make run` does)."
+        )
     return value
 
 
@@ -36,7 +42,9 @@ def _env(name: str, cast, default):
 
 
 # --- Core -------------------------------------------------------------------
-DEBUG = _env("DJANGO_DEBUG", env.bool, True)
+# Off unless asked for: a server started with no environment must not run in
+# debug mode with a public secret key.
+DEBUG = _env("DJANGO_DEBUG", env.bool, False)
 
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-only-for-local-runs")
@@ -60,6 +68,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "csp",
+    "hengdian.checks.DeploymentChecksConfig",
     "django_countries",
     "axes",
     "django_otp",
@@ -71,6 +81,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "hengdian.headers.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -163,9 +175,20 @@ AXES_LOCKOUT_CALLABLE = "bookings.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
 # The log-in form posts the email in a field called "username" (Django's AuthenticationForm).
 AXES_USERNAME_FORM_FIELD = "username"
+# One account, one count, however its email is capitalised or padded.
+AXES_USERNAME_CALLABLE = "bookings.lockout.lockout_username"
 AXES_VERBOSE = False
-# Behind a proxy, AXES_IPWARE_META_PRECEDENCE_ORDER can name the header to trust.
-AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IP_HEADERS", default=["REMOTE_ADDR"])
+# The lockout and the registration rate limit read the client's address the same way.
+AXES_CLIENT_IP_CALLABLE = "hengdian.clientip.client_ip"
+
+# --- Client address ---------------------------------------------------------
+# How many proxies stand in front of the app servers, each appending to
+# X-Forwarded-For: 0 reads REMOTE_ADDR only (the header is the client's to
+# forge); 1 for the README's TLS-terminating proxy. Too low, and every client
+# shares the proxy's address; too high, and clients choose their own.
+TRUSTED_PROXIES = _env("TRUSTED_PROXIES", env.int, 0)
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("The environment variable TRUSTED_PROXIES cannot be negative.")
 
 # --- Booking rules ----------------------------------------------------------
 BOOKING_HOLD_HOURS = _env("BOOKING_HOLD_HOURS", env.int, 48)  # a request holds the set this long
@@ -199,6 +222,13 @@ INVITATION_LETTER_SIGNATORY = env.str(
 # Several app servers must share one cache (the registration rate limit counts
 # there): CACHE_URL=redis://host:6379/1 in production.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # redis-py waits for ever by default; a Redis that stops answering must fail
+    # fast so the rate limit counts in-process instead (workshops/ratelimit.py).
+    # ?socket_timeout=… in CACHE_URL overrides these.
+    _cache_options = CACHES["default"].setdefault("OPTIONS", {})
+    _cache_options.setdefault("socket_connect_timeout", 1)
+    _cache_options.setdefault("socket_timeout", 1)
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -239,8 +269,13 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Email ------------------------------------------------------------------
-# EMAIL_URL examples: consolemail://, smtp+tls://user:password@smtp.example.com:587
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# EMAIL_URL examples: consolemail://, smtp+tls://user:password@smtp.example.com:587,
+# filemail:///absolute/folder (three slashes), filemail://folder/in/the/project
+_email_url = env.str("EMAIL_URL", default="consolemail://")
+try:
+    _email = env.email_url_config(_email_url)
+except ImproperlyConfigured as exc:
+    raise ImproperlyConfigured(f"The environment variable EMAIL_URL is invalid: {exc}") from exc
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = _email.get("EMAIL_PORT", 25)
@@ -248,7 +283,15 @@ EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
-EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "emails"))
+# django-environ reads filemail:///srv/mail as the relative path "srv/mail" (it
+# wants four slashes), so the folder is taken from the URL here: a leading slash
+# is an absolute path, anything else is relative to the project folder.
+_email_parts = urlsplit(_email_url)
+_email_folder = _email_parts.netloc + _email_parts.path
+if _email_folder.startswith("/"):
+    EMAIL_FILE_PATH = "/" + _email_folder.lstrip("/")
+else:
+    EMAIL_FILE_PATH = str(BASE_DIR / (_email_folder or "var/emails"))
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hengdian Studio Booking <booking@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -304,6 +347,52 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cook
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): only our own files, and no inline script
+# or style anywhere — pages load their JavaScript and CSS from static/, and
+# htmx is told not to inject its indicator <style> (templates/base.html).
+# Bootstrap's CSS draws its icons from data: SVGs. Enforced, never report-only
+# in production (a deployment check, hengdian/checks.py, refuses that).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+    },
+}
+# No other page may keep a handle on our windows, nor load our files into its own.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"
+# Browser features no page of ours uses are switched off for every page and
+# frame (hengdian/headers.py); a feature a page starts to need gets an
+# allowlist here, e.g. "camera": ["self"] to scan asset tags with a phone.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": [],
+    "display-capture": [],
+    "encrypted-media": [],
+    "fullscreen": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "picture-in-picture": [],
+    "publickey-credentials-get": [],
+    "screen-wake-lock": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
+# The language choice is read by the server only, and only sent back over HTTPS in production.
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = not DEBUG
 if not DEBUG:
     SECURE_SSL_REDIRECT = _env("SECURE_SSL_REDIRECT", env.bool, True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
