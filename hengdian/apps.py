@@ -9,6 +9,7 @@ class StudioAdminConfig(AdminConfig):
 
     def ready(self) -> None:
         super().ready()
+        from . import checks  # noqa: F401 - registers the deployment checks
         from .roles import sync_roles_after_migrate
 
         # Once per migrate: the admin is installed first, but by the time its

@@ -2,17 +2,8 @@
 
 from email.utils import parseaddr
 
-from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
-
-
-class DeploymentChecksConfig(AppConfig):
-    """The project package as an app, listed in INSTALLED_APPS so that importing
-    this module at start-up registers the checks below."""
-
-    name = "hengdian"
-    verbose_name = "Hengdian Studio Booking"
 
 
 # Domains that never receive mail from the internet (RFC 2606 and RFC 6761 names,

@@ -69,7 +69,6 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "csp",
-    "hengdian.checks.DeploymentChecksConfig",
     "django_countries",
     "axes",
     "django_otp",
@@ -360,6 +359,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
         "form-action": [SELF],
+        # The outbox preview frames an email's HTML part from its own URL,
+        # which answers with a sandboxing policy of its own (bookings/admin.py).
+        "frame-src": [SELF],
         "frame-ancestors": [NONE],
         "base-uri": [NONE],
     },

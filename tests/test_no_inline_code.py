@@ -18,8 +18,9 @@ from django.utils import timezone
 from bookings import services
 from bookings.models import Booking, DayRange, Notification, SetPhoto
 
+from .auth import staff_device
 from .bookings.test_set_photos import png_bytes
-from .factories import EnrolmentFactory, EquipmentFactory, SessionFactory, StudioSetFactory
+from .factories import EnrolmentFactory, EquipmentFactory, SessionFactory, StaffFactory, StudioSetFactory
 
 # JSON data islands are not executed, so the policy does not apply to them.
 DATA_SCRIPT_TYPES = {"application/json", "application/ld+json"}
@@ -146,7 +147,10 @@ def test_admin_pages_have_no_inline_code(staff_client, staff_admin, crew_owner, 
         reverse("admin:workshops_enrolment_change", args=[enrolment.pk]),
         reverse("admin:bookings_crew_change", args=[crew_owner.crew.pk]),
         reverse("admin:bookings_user_change", args=[crew_owner.pk]),
+        reverse("admin:bookings_notification_change", args=[Notification.objects.first().pk]),
         f"{reverse('admin:bookings_booking_changelist')}?start_date__year={start.year}",
+        # The staff log-in's second step (a verified session: set-up is for a new phone).
+        reverse("two_factor_setup"),
     ]
     assert Notification.objects.exists()  # the outbox changelist lists something
     _assert_no_inline_code(staff_client, urls)
@@ -163,3 +167,14 @@ def test_a_changelist_without_actions_keeps_its_layout_without_inline_style(staf
     assert inline_code(page) == []
     assert "no-actions" in page.split("<body", 1)[1].split(">", 1)[0]
     assert "css/admin.css" in page
+
+
+@pytest.mark.django_db
+def test_the_second_step_of_the_staff_log_in_has_no_inline_code(client):
+    staff = StaffFactory()
+    client.force_login(staff)
+    _assert_no_inline_code(client, [reverse("two_factor_setup")])
+    staff_device(staff)
+    _assert_no_inline_code(client, [reverse("two_factor")])
+    response = client.post(reverse("two_factor"), {"code": "000000"})
+    assert inline_code(response.content.decode()) == []

@@ -12,11 +12,13 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from bookings import services
-from bookings.models import Blackout, DayRange
+from bookings.models import Blackout, DayRange, Notification
 
+from ..auth import current_code
 from ..factories import (
     PASSWORD,
     CrewOwnerFactory,
@@ -145,6 +147,14 @@ def test_admin_pages_and_their_widgets_work_under_the_policy(browser, live_serve
     page.locator("#id_username").fill(staff.email)
     page.locator("#id_password").fill(PASSWORD)
     page.locator("input[type=submit]").click()
+    # No authenticator yet: the admin sends them to set one up (QR code, key, a code).
+    expect(page.locator("#totp-secret")).to_be_visible()
+    expect(page.locator(".qr-code svg")).to_be_visible()
+    device = TOTPDevice.objects.get(user=staff, confirmed=False)
+    page.locator("#id_code").fill(current_code(device))
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#backup-codes li")).to_have_count(10)
+    page.get_by_role("link", name="Continue to the studio admin").click()
     expect(page.locator("#booking-desk")).to_be_visible()
 
     # A changelist with its filters, date drill-down and actions.
@@ -173,6 +183,12 @@ def test_admin_pages_and_their_widgets_work_under_the_policy(browser, live_serve
     page.goto("/admin/bookings/booking/occupancy/")
     expect(page.locator("#occupancy")).to_contain_text("Hong Kong street")
     expect(page.locator("td.requested").first).to_be_visible()
+
+    # The outbox preview frames the email's HTML part from its own sandboxed URL.
+    notification = Notification.objects.filter(booking=booking).exclude(body_html="").first()
+    page.goto(f"/admin/bookings/notification/{notification.pk}/change/")
+    frame = page.frame_locator("iframe.outbox-preview")
+    expect(frame.locator("body")).to_contain_text(booking.reference)
     context.close()
 
     assert not problems, "\n".join(problems)
