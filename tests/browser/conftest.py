@@ -55,3 +55,17 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+def admin_log_in(page, user, password: str) -> None:
+    """Log a staff member into the admin as they would: password, then the code their app shows."""
+    from tests.auth import current_code, staff_device
+
+    device = staff_device(user)
+    page.goto("/admin/login/")
+    page.locator("#id_username").fill(user.email)
+    page.locator("#id_password").fill(password)
+    page.locator("input[type=submit]").click()
+    page.locator("#id_code").fill(current_code(device))
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url("**/admin/")

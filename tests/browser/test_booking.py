@@ -9,6 +9,7 @@ from bookings import services
 from bookings.models import Booking, DayRange
 
 from ..factories import PASSWORD, CrewOwnerFactory, EquipmentFactory, StaffFactory, StudioSetFactory
+from .conftest import admin_log_in
 
 
 def log_in(page, email):
@@ -65,10 +66,7 @@ def test_crew_finds_a_free_set_books_it_with_cameras_and_staff_confirm_it(page, 
     # Studio staff confirm it from the admin, in a browser session of their own.
     context = browser.new_context(base_url=live_server.url)
     admin = context.new_page()
-    admin.goto("/admin/login/")
-    admin.locator("#id_username").fill(staff.email)
-    admin.locator("#id_password").fill(PASSWORD)
-    admin.locator("input[type=submit]").click()
+    admin_log_in(admin, staff, PASSWORD)
     admin.goto("/admin/bookings/booking/")
     admin.locator(f"tr:has-text('{reference}') input[name=_selected_action]").check()
     admin.locator("select[name=action]").select_option("confirm_selected")
