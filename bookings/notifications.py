@@ -12,14 +12,18 @@ Log lines name the notification by primary key and kind only: bodies and
 addresses may carry personal data.
 """
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from email.utils import parseaddr
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -191,17 +195,21 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> b
         return False
 
     notification = Notification.objects.get(pk=notification_id)
-    message = EmailMultiAlternatives(
-        notification.subject, notification.body_text, to=[notification.recipient], connection=get_connection()
-    )
-    if notification.body_html:
-        message.attach_alternative(notification.body_html, "text/html")
+    message = _email_message(notification)
     # Our claim, not just the row: if this worker was somehow slower than the
     # timeout and another claimed the row again, the other one's result stands.
     ours = Notification.objects.filter(pk=notification_id, status=Notification.Status.SENDING, claimed_at=now)
+    # The connection is opened and closed here, not by send(), so that the row
+    # is marked sent as soon as the server has accepted the message, before
+    # QUIT: a worker that dies while saying goodbye, or a goodbye that fails,
+    # must not make the message look unsent and be sent again.
+    connection = get_connection()
     try:
-        message.send()
+        connection.open()
+        if not connection.send_messages([message]):
+            raise RuntimeError("The mail backend accepted no message.")
     except Exception as exc:  # SMTPException, OSError, a soft time limit …: the message was not sent
+        _close_quietly(connection, notification)
         error = f"{type(exc).__name__}: {exc}"[:LAST_ERROR_LENGTH]
         if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
             ours.update(status=Notification.Status.FAILED, last_error=error)
@@ -225,7 +233,9 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> b
             )
         return False
 
-    if not ours.update(status=Notification.Status.SENT, sent_at=now, last_error=""):
+    marked = ours.update(status=Notification.Status.SENT, sent_at=now, last_error="")
+    _close_quietly(connection, notification)
+    if not marked:
         logger.warning(
             "Notification %s (%s) was sent after its claim had expired.", notification.pk, notification.kind
         )
@@ -237,6 +247,52 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> b
             notification.attempts,
         )
     return True
+
+
+def message_id(notification: Notification) -> str:
+    """The Message-ID of every copy of ``notification``'s email.
+
+    SMTP cannot promise exactly once: a worker that dies after the server
+    accepted a message, before the row says so, sends it again later. Both
+    copies carry this same id, and mail clients show one message per id.
+    The key's hash keeps ids from two databases (e.g. staging and
+    production) sending from one domain apart.
+    """
+    digest = hashlib.sha256(notification.dedupe_key.encode()).hexdigest()[:12]
+    return f"<notification-{notification.pk}.{digest}@{_message_id_domain()}>"
+
+
+def _message_id_domain() -> str:
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    domain = address.rpartition("@")[2] or urlsplit(settings.SITE_URL).hostname or "localhost"
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "localhost"
+
+
+def _email_message(notification: Notification) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        notification.subject,
+        notification.body_text,
+        to=[notification.recipient],
+        headers={"Message-ID": message_id(notification)},
+    )
+    if notification.body_html:
+        message.attach_alternative(notification.body_html, "text/html")
+    return message
+
+
+def _close_quietly(connection: BaseEmailBackend, notification: Notification) -> None:
+    # After a send, the outcome is already recorded; a failing goodbye changes nothing.
+    try:
+        connection.close()
+    except Exception as exc:
+        logger.warning(
+            "Closing the mail connection after notification %s failed: %s",
+            notification.pk,
+            type(exc).__name__,
+        )
 
 
 def notification_retry(*, notification: Notification) -> bool:
