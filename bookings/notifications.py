@@ -14,6 +14,7 @@ addresses may carry personal data.
 
 import hashlib
 import logging
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 LAST_ERROR_LENGTH = 1000
+SUBJECT_LENGTH = Notification._meta.get_field("subject").max_length
 
 
 def _enqueue_send_on_commit(notification_id: int) -> None:
@@ -49,6 +51,22 @@ def _enqueue_send_on_commit(notification_id: int) -> None:
     # fail the caller's request nor stop its other callbacks; the sweep will
     # find the pending row and queue it again.
     transaction.on_commit(lambda: send_notification.delay(notification_id), robust=True)
+
+
+def plain_subject(text: str) -> str:
+    """``text`` as one line that fits the outbox's subject column.
+
+    A subject is a mail header, and a line break in a header makes Django
+    refuse the whole message (BadHeaderError); names saved before they were
+    validated may hold one. Every control or line-separator character becomes
+    a space, runs of spaces become one, and an overlong subject (long set and
+    crew names together) is shortened rather than refused by the database.
+    """
+    spaced = "".join(" " if unicodedata.category(c) in {"Cc", "Zl", "Zp"} else c for c in text)
+    subject = " ".join(spaced.split())
+    if len(subject) > SUBJECT_LENGTH:
+        subject = subject[: SUBJECT_LENGTH - 1].rstrip() + "…"
+    return subject
 
 
 def notification_queue(
@@ -76,7 +94,7 @@ def notification_queue(
                 kind=kind,
                 recipient=recipient,
                 language=language,
-                subject=subject,
+                subject=plain_subject(subject),
                 body_text=body_text,
                 body_html=body_html,
                 dedupe_key=dedupe_key,
@@ -273,7 +291,7 @@ def _message_id_domain() -> str:
 
 def _email_message(notification: Notification) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
-        notification.subject,
+        plain_subject(notification.subject),  # again, for rows queued before subjects were cleaned
         notification.body_text,
         to=[notification.recipient],
         headers={"Message-ID": message_id(notification)},
