@@ -531,7 +531,10 @@ class NotificationAdmin(RecordOnlyAdmin):
     date_hierarchy = "created_at"
     actions = ["retry_selected"]
     fieldsets = (
-        (None, {"fields": ("kind", "recipient", "language", "dedupe_key", "booking", "enrolment")}),
+        (
+            None,
+            {"fields": ("kind", "recipient", "language", "dedupe_key", "booking", "enrolment", "account")},
+        ),
         (
             _("Delivery"),
             {
@@ -552,7 +555,7 @@ class NotificationAdmin(RecordOnlyAdmin):
     readonly_fields = flatten_fieldsets(fieldsets)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("booking", "enrolment")
+        return super().get_queryset(request).select_related("booking", "enrolment", "account")
 
     def has_retry_permission(self, request) -> bool:
         """Retrying needs the model's change permission, though the record itself is never edited."""
@@ -561,6 +564,10 @@ class NotificationAdmin(RecordOnlyAdmin):
 
     @admin.display(description=_("preview"))
     def preview(self, obj: Notification) -> str:
+        # A set-password link is made only when the email is sent; the row, and so this page, never holds it.
+        placeholder = str(_("[link made when the email is sent]"))
+        body_text = obj.body_text.replace(notifications.SEND_TIME_LINK, placeholder)
+        body_html = obj.body_html.replace(notifications.SEND_TIME_LINK, escape(placeholder))
         # The HTML body is rendered only inside a sandboxed frame with no
         # permissions at all (no scripts, no same origin, no forms), so a
         # message cannot act in the admin's page; escape() keeps it inside the attribute.
@@ -568,16 +575,16 @@ class NotificationAdmin(RecordOnlyAdmin):
             format_html(
                 '<iframe sandbox srcdoc="{}" title="{}" style="width: 100%; height: 28em; border: 1px solid #ccc;">'
                 "</iframe>",
-                escape(obj.body_html),
+                escape(body_html),
                 _("HTML version"),
             )
-            if obj.body_html
+            if body_html
             else format_html("<p>{}</p>", _("No HTML version."))
         )
         return format_html(
             '<p><strong>{}</strong></p><pre style="white-space: pre-wrap;">{}</pre>{}',
             obj.subject,
-            obj.body_text,
+            body_text,
             html,
         )
 

@@ -23,16 +23,21 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
 from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from .models import Booking, Notification
+from .models import Booking, Notification, User
 
 if TYPE_CHECKING:
     from workshops.models import Enrolment
@@ -42,6 +47,11 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
 LAST_ERROR_LENGTH = 1000
 SUBJECT_LENGTH = Notification._meta.get_field("subject").max_length
+
+# Stands in an outbox row for the account's set-password link, which is made
+# only when the email is sent: the outbox is readable by staff and must never
+# hold a credential. Plain ASCII that HTML escaping leaves as it is.
+SEND_TIME_LINK = "[[set-password-link]]"
 
 
 def _enqueue_send_on_commit(notification_id: int) -> None:
@@ -80,6 +90,7 @@ def notification_queue(
     dedupe_key: str,
     booking: Booking | None = None,
     enrolment: "Enrolment | None" = None,
+    account: User | None = None,
 ) -> Notification | None:
     """Put a rendered message in the outbox; it is sent after the caller's transaction commits.
 
@@ -100,6 +111,7 @@ def notification_queue(
                 dedupe_key=dedupe_key,
                 booking=booking,
                 enrolment=enrolment,
+                account=account,
             )
     except IntegrityError:
         if not Notification.objects.filter(dedupe_key=dedupe_key).exists():
@@ -155,6 +167,7 @@ def notification_queue_message(
     build: Callable[[], Message],
     booking: Booking | None = None,
     enrolment: "Enrolment | None" = None,
+    account: User | None = None,
 ) -> Notification | None:
     """Render ``build()`` in ``language`` as text and HTML and put it in the outbox.
 
@@ -178,6 +191,7 @@ def notification_queue_message(
         dedupe_key=dedupe_key,
         booking=booking,
         enrolment=enrolment,
+        account=account,
     )
 
 
@@ -212,11 +226,17 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> b
         )
         return False
 
-    notification = Notification.objects.get(pk=notification_id)
-    message = _email_message(notification)
+    notification = Notification.objects.select_related("account").get(pk=notification_id)
     # Our claim, not just the row: if this worker was somehow slower than the
     # timeout and another claimed the row again, the other one's result stands.
     ours = Notification.objects.filter(pk=notification_id, status=Notification.Status.SENDING, claimed_at=now)
+    try:
+        message = _email_message(notification)
+    except LinkUnavailable as exc:
+        # Retrying cannot help: the account would have to change back.
+        ours.update(status=Notification.Status.FAILED, last_error=str(exc))
+        logger.warning("Notification %s (%s) not sent: %s", notification.pk, notification.kind, exc)
+        return False
     # The connection is opened and closed here, not by send(), so that the row
     # is marked sent as soon as the server has accepted the message, before
     # QUIT: a worker that dies while saying goodbye, or a goodbye that fails,
@@ -289,15 +309,53 @@ def _message_id_domain() -> str:
         return "localhost"
 
 
+class LinkUnavailable(Exception):
+    """A set-password link cannot be made for this email any more; the message says why."""
+
+
+def set_password_url(user: User) -> str:
+    """A fresh link with which ``user`` chooses a password; valid for PASSWORD_RESET_TIMEOUT.
+
+    The token is Django's password-reset token: it stops working once the
+    password is set, so the link works once.
+    """
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return absolute_url(path)
+
+
+def _send_time_link(notification: Notification) -> str:
+    account = notification.account
+    if account is None or not account.is_active:
+        raise LinkUnavailable("The account was deleted or deactivated, so no set-password link was made.")
+    # The link is only ever sent to the account's own address: had the address
+    # changed since, it would hand the account to the old address's owner.
+    if account.email.lower() != notification.recipient.lower():
+        raise LinkUnavailable(
+            "The account's email address changed after this email was queued, so no link was made."
+        )
+    return set_password_url(account)
+
+
 def _email_message(notification: Notification) -> EmailMultiAlternatives:
+    body_text, body_html = notification.body_text, notification.body_html
+    if SEND_TIME_LINK in body_text or SEND_TIME_LINK in body_html:
+        url = _send_time_link(notification)
+        body_text = body_text.replace(SEND_TIME_LINK, url)
+        body_html = body_html.replace(SEND_TIME_LINK, escape(url))
     message = EmailMultiAlternatives(
         plain_subject(notification.subject),  # again, for rows queued before subjects were cleaned
-        notification.body_text,
+        body_text,
         to=[notification.recipient],
         headers={"Message-ID": message_id(notification)},
     )
-    if notification.body_html:
-        message.attach_alternative(notification.body_html, "text/html")
+    if body_html:
+        message.attach_alternative(body_html, "text/html")
     return message
 
 

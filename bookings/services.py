@@ -75,10 +75,13 @@ def crew_signup(
 
 
 @transaction.atomic
-def crew_member_add(*, crew: Crew, email: str, full_name: str, by: User) -> User:
-    """Add a member to ``crew``; they receive an email to choose a password."""
-    from .tasks import send_member_invitation
+def crew_member_add(*, crew: Crew, email: str, full_name: str, by: User, now: datetime | None = None) -> User:
+    """Add a member to ``crew``; they receive an email to choose a password.
 
+    The member and their invitation are written in one transaction, and the
+    invitation is an outbox row, so a broker outage delays the email but
+    can never leave a member without one.
+    """
     if not (by.crew_id == crew.pk and by.is_crew_owner):
         raise AccountError(_("Only the crew's owner can add members."))
     if _email_taken(email):
@@ -95,7 +98,7 @@ def crew_member_add(*, crew: Crew, email: str, full_name: str, by: User) -> User
             )
     except IntegrityError as exc:
         raise AccountError(_("This email address already has an account.")) from exc
-    transaction.on_commit(lambda: send_member_invitation.delay(member.pk, by.pk))
+    emails.account_notify(account=member, kind=NOTICE.ACCOUNT_INVITATION, by=by, now=now or timezone.now())
     return member
 
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -54,6 +55,26 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Welcome! Your crew account for %s is ready.") % user.crew.name)
             return redirect("bookings:crew")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The page every emailed set-password link opens: new members, new crews and resets.
+
+    Choosing the password logs the person in, since the link has just proved
+    they own the address. The backend is named because django-axes' backend,
+    first in AUTHENTICATION_BACKENDS, only checks log-in attempts.
+    """
+
+    post_reset_login = True
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password is set, and you are logged in."))
+        return response
+
+    def get_success_url(self) -> str:
+        return reverse("bookings:crew" if self.user.crew_id else "home")
 
 
 def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:

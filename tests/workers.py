@@ -66,13 +66,20 @@ def shared_database_url() -> str:
 @contextmanager
 def publishing_to(broker_url: str, *, eager: bool = False) -> Iterator[None]:
     """Make this process's ``.delay()`` go to ``broker_url`` (and not run inline) for a while."""
-    previous = app.conf.broker_url, app.conf.task_always_eager
+    previous = app.conf.broker_url, app.conf.task_always_eager, os.environ.get("CELERY_BROKER_URL")
     app.conf.broker_url, app.conf.task_always_eager = broker_url, eager
+    # Celery reads the broker from this variable, when it is set, before its own configuration.
+    os.environ["CELERY_BROKER_URL"] = broker_url
     _forget_connections()
     try:
+        assert app.conf.broker_url == broker_url
         yield
     finally:
-        app.conf.broker_url, app.conf.task_always_eager = previous
+        app.conf.broker_url, app.conf.task_always_eager = previous[:2]
+        if previous[2] is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = previous[2]
         _forget_connections()
 
 

@@ -1,12 +1,25 @@
 import re
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.encoding import force_bytes
 from django.utils.html import escape
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
 
-from bookings.models import User
+from bookings import notifications, services
+from bookings.models import Notification, User
 
 from ..auth import login_staff
+from ..factories import CrewOwnerFactory
+from ..workers import RedisServer, publishing_to
+
+# Nothing listens here (a port of this suite's private range that no test starts).
+UNREACHABLE_BROKER = "redis://127.0.0.1:6395/0"
+SET_PASSWORD_LINK = re.compile(r"http://[^/\s]+(/accounts/password/reset/[\w-]+/[\w-]+/)")
 
 CREW = reverse("bookings:crew")
 ADD = reverse("bookings:crew_member_add")
@@ -48,15 +61,100 @@ def test_owner_adds_a_member_who_gets_a_set_password_email(
     assert mail.to == ["gaffer@example.com"]
     assert crew_owner.crew.name in mail.subject
 
-    path = re.search(r"http://[^/]+(/accounts/password/reset/\S+)", mail.body).group(1)
-    form_page = owner_client.get(path, follow=True)
+    choose_password(Client(), mail, member, "bright-set-lights-77")
+
+
+def choose_password(client: Client, mail, user: User, password: str):
+    """Follow the email's set-password link as its recipient would, and choose ``password``."""
+    (path,) = set(SET_PASSWORD_LINK.findall(mail.body))
+    assert path in mail.alternatives[0][0]
+    form_page = client.get(path, follow=True)
     assert form_page.context["validlink"] is True
-    owner_client.post(
-        form_page.redirect_chain[-1][0],
-        {"new_password1": "bright-set-lights-77", "new_password2": "bright-set-lights-77"},
+    done = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": password, "new_password2": password}
     )
-    member.refresh_from_db()
-    assert member.check_password("bright-set-lights-77")
+    user.refresh_from_db()
+    assert user.check_password(password)
+    return done
+
+
+def assert_holds_no_credential(notification: Notification, user: User) -> None:
+    stored = notification.subject + notification.body_text + notification.body_html
+    assert notifications.SEND_TIME_LINK in notification.body_text
+    assert notifications.SEND_TIME_LINK in notification.body_html
+    assert default_token_generator.make_token(user) not in stored
+    assert urlsafe_base64_encode(force_bytes(user.pk)) + "/" not in stored
+    assert "/accounts/password/reset/" not in stored
+
+
+@pytest.mark.django_db
+def test_the_invitation_is_an_outbox_row_that_holds_no_credential(
+    owner_client, crew_owner, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(ADD, {"full_name": "Gaffer", "email": "gaffer@example.com"})
+
+    member = User.objects.get(email="gaffer@example.com")
+    invitation = Notification.objects.get()
+    assert (invitation.kind, invitation.recipient, invitation.account) == (
+        Notification.Kind.ACCOUNT_INVITATION,
+        member.email,
+        member,
+    )
+    assert invitation.status == Notification.Status.SENT
+    assert_holds_no_credential(invitation, member)
+    # What was sent had the link in its place.
+    assert SET_PASSWORD_LINK.search(mailoutbox[0].body)
+    assert notifications.SEND_TIME_LINK not in mailoutbox[0].body + mailoutbox[0].alternatives[0][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adding_a_member_while_the_broker_is_down_keeps_the_invitation_until_it_is_back(mailoutbox):
+    owner = CrewOwnerFactory()
+    client = Client(raise_request_exception=False)
+    client.force_login(owner)
+    assert not RedisServer(port=6395, directory=None).answers()
+
+    with publishing_to(UNREACHABLE_BROKER):
+        response = client.post(ADD, {"full_name": "Gaffer", "email": "gaffer@example.com"})
+
+        assert response.status_code == 302
+        assert response["Location"] == CREW
+        member = User.objects.get(email="gaffer@example.com")
+        assert (member.crew, member.has_usable_password()) == (owner.crew, False)
+        invitation = Notification.objects.get(account=member, kind=Notification.Kind.ACCOUNT_INVITATION)
+        assert invitation.status == Notification.Status.PENDING
+        assert_holds_no_credential(invitation, member)
+        assert mailoutbox == []
+
+    # The broker is back: the sweep finds the pending invitation and it goes out.
+    assert notifications.notification_requeue_due() == 1
+    invitation.refresh_from_db()
+    assert invitation.status == Notification.Status.SENT
+    (mail,) = mailoutbox
+    assert mail.to == ["gaffer@example.com"]
+    newcomer = Client()
+    done = choose_password(newcomer, mail, member, "bright-set-lights-77")
+    assert done.status_code == 302
+    assert int(newcomer.session["_auth_user_id"]) == member.pk
+
+
+@pytest.mark.django_db
+def test_the_outbox_preview_shows_a_placeholder_where_the_link_goes(
+    staff_client, crew_owner, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.crew_member_add(
+            crew=crew_owner.crew, email="gaffer@example.com", full_name="G", by=crew_owner
+        )
+    invitation = Notification.objects.get()
+
+    page = staff_client.get(reverse("admin:bookings_notification_change", args=[invitation.pk]))
+
+    body = page.content.decode()
+    assert "[link made when the email is sent]" in body
+    assert notifications.SEND_TIME_LINK not in body
+    assert "/accounts/password/reset/" not in body
 
 
 @pytest.mark.django_db
@@ -67,8 +165,30 @@ def test_member_email_is_written_in_the_owners_language(
     crew_owner.save()
     with django_capture_on_commit_callbacks(execute=True):
         owner_client.post(ADD, {"full_name": "Script supervisor", "email": "wf@example.com"})
-    assert "密码" in mailoutbox[0].body
-    assert "密码" in mailoutbox[0].subject or "横店" in mailoutbox[0].subject
+    invitation = Notification.objects.get()
+    assert invitation.language == "zh-hans"
+    with translation.override("zh-hans"):
+        greeting = gettext("Hello %(name)s,") % {"name": "Script supervisor"}
+        signature = gettext("Hengdian World Studios — Booking desk")
+    assert greeting != "Hello Script supervisor,"
+    assert greeting in mailoutbox[0].body
+    assert signature in mailoutbox[0].body
+
+
+@pytest.mark.django_db
+def test_the_invitation_subject_and_text_are_plain_text(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    owner = CrewOwnerFactory(first_name="Ana & <Bo>", crew__name="Tom & Jerry <Shorts>")
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(ADD, {"full_name": "Li & <Wei>", "email": "li@example.com"})
+
+    (mail,) = mailoutbox
+    assert mail.subject == "You were added to Tom & Jerry <Shorts> on Hengdian Studio Booking"
+    assert "Hello Li & <Wei>," in mail.body
+    assert "Ana & <Bo> added you to the crew Tom & Jerry <Shorts>" in mail.body
+    assert "Tom &amp; Jerry &lt;Shorts&gt;" in mail.alternatives[0][0]
 
 
 @pytest.mark.django_db
