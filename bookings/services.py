@@ -102,6 +102,37 @@ def crew_member_add(*, crew: Crew, email: str, full_name: str, by: User, now: da
     return member
 
 
+@transaction.atomic
+def crew_member_invitation_resend(*, member: User, by: User, now: datetime | None = None) -> Notification:
+    """Send ``member`` their invitation again, with a fresh link, if they have not chosen a password.
+
+    At most once per ``emails.ACCOUNT_EMAIL_INTERVAL`` per member.
+    """
+    now = now or timezone.now()
+    if not (by.is_crew_owner and member.crew_id == by.crew_id):
+        raise AccountError(_("Only the crew's owner can send invitations."))
+    if not member.is_active:
+        raise AccountError(_("%(email)s is no longer active in your crew.") % {"email": member.email})
+    if member.has_usable_password():
+        raise AccountError(
+            _("%(email)s has already chosen a password and can log in.") % {"email": member.email}
+        )
+    try:
+        return emails.account_notify(account=member, kind=NOTICE.ACCOUNT_INVITATION, by=by, now=now)
+    except emails.AccountEmailThrottled as exc:
+        raise AccountError(
+            _(
+                "An invitation went to %(email)s less than %(minutes)d minutes ago. You can send it "
+                "again from %(time)s."
+            )
+            % {
+                "email": member.email,
+                "minutes": emails.ACCOUNT_EMAIL_INTERVAL.total_seconds() // 60,
+                "time": date_format(timezone.localtime(exc.next_allowed_at), "TIME_FORMAT"),
+            }
+        ) from exc
+
+
 # --- Bookings -----------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,7 +27,7 @@ from .forms import (
     SetFilterForm,
     SignupForm,
 )
-from .models import Booking, Crew, DayRange, Equipment, StudioSet
+from .models import Booking, Crew, DayRange, Equipment, Notification, StudioSet
 
 SETS_PER_PAGE = 12
 
@@ -98,7 +99,13 @@ def crew_detail(request: HttpRequest) -> HttpResponse:
 
 
 def _render_crew(request: HttpRequest, crew: Crew, form, status: int = 200) -> HttpResponse:
-    members = crew.members.order_by("-crew_role", "first_name", "email")
+    # When each member was last invited, for those who have not chosen a password yet.
+    members = crew.members.annotate(
+        invited_at=Max(
+            "account_notifications__created_at",
+            filter=Q(account_notifications__kind=Notification.Kind.ACCOUNT_INVITATION),
+        )
+    ).order_by("-crew_role", "first_name", "email")
     feed_url = request.build_absolute_uri(reverse("bookings:feed", args=[crew.calendar_token]))
     return render(
         request,
@@ -129,6 +136,22 @@ def crew_member_add(request: HttpRequest) -> HttpResponse:
             )
             return redirect("bookings:crew")
     return _render_crew(request, crew, form, status=400)
+
+
+@login_required
+@require_POST
+def crew_member_invite_again(request: HttpRequest, pk: int) -> HttpResponse:
+    crew = _crew_for_member(request)
+    if not request.user.is_crew_owner:
+        raise Http404(_("Only the crew's owner can send invitations."))
+    member = get_object_or_404(crew.members, pk=pk)
+    try:
+        services.crew_member_invitation_resend(member=member, by=request.user)
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The invitation was sent to %s again, with a new link.") % member.email)
+    return redirect("bookings:crew")
 
 
 def set_list(request: HttpRequest) -> HttpResponse:

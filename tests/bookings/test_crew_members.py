@@ -1,6 +1,8 @@
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from django.urls import reverse
@@ -236,3 +238,113 @@ def test_adding_a_member_needs_login_and_post(client, crew_owner):
     assert not User.objects.filter(email="a@example.com").exists()
     client.force_login(crew_owner)
     assert client.get(ADD).status_code == 405
+
+
+# --- Sending the invitation again ----------------------------------------------------
+
+
+def invite_again_url(member: User) -> str:
+    return reverse("bookings:crew_member_invite_again", args=[member.pk])
+
+
+@pytest.fixture
+def invited(crew_owner, django_capture_on_commit_callbacks):
+    """A member the owner invited at 10:00 studio time, who has not chosen a password."""
+    with time_machine.travel(INVITED_AT, tick=False), django_capture_on_commit_callbacks(execute=True):
+        return services.crew_member_add(
+            crew=crew_owner.crew, email="gaffer@example.com", full_name="Gaffer", by=crew_owner
+        )
+
+
+INVITED_AT = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
+
+
+@pytest.mark.django_db
+def test_the_crew_page_shows_who_has_not_chosen_a_password_and_when_they_were_invited(
+    owner_client, crew_owner, crew_member, invited
+):
+    page = owner_client.get(CREW).content.decode()
+
+    assert page.count("pending-invitation") == 1
+    assert "Invited March 2, 2026, 10 a.m.; has not chosen a password yet." in page
+    assert page.count("Send the invitation again") == 1
+    assert invite_again_url(invited) in page
+    assert invite_again_url(crew_member) not in page  # has a password
+
+
+@pytest.mark.django_db
+def test_a_plain_member_sees_who_is_invited_but_cannot_send_it_again(client, crew_member, invited):
+    client.force_login(crew_member)
+    page = client.get(CREW).content.decode()
+    assert "has not chosen a password yet" in page
+    assert "Send the invitation again" not in page
+
+    response = client.post(invite_again_url(invited))
+
+    assert response.status_code == 404
+    assert Notification.objects.filter(account=invited).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_owner_sends_the_invitation_again_with_a_new_working_link(
+    owner_client, invited, mailoutbox, django_capture_on_commit_callbacks
+):
+    mailoutbox.clear()
+    with (
+        time_machine.travel(INVITED_AT + timedelta(minutes=10, seconds=1), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = owner_client.post(invite_again_url(invited), follow=True)
+
+    assert response.redirect_chain == [(CREW, 302)]
+    assert "The invitation was sent to gaffer@example.com again" in response.content.decode()
+    rows = Notification.objects.filter(account=invited, kind=Notification.Kind.ACCOUNT_INVITATION)
+    assert rows.count() == 2
+    assert all(notifications.SEND_TIME_LINK in row.body_text for row in rows)
+    (mail,) = mailoutbox
+    assert mail.to == ["gaffer@example.com"]
+    with time_machine.travel(INVITED_AT + timedelta(hours=1)):  # the link is valid for three days
+        choose_password(Client(), mail, invited, "bright-set-lights-77")
+    assert "Send the invitation again" not in owner_client.get(CREW).content.decode()
+
+
+@pytest.mark.django_db
+def test_sending_it_again_is_refused_with_a_clear_message_within_ten_minutes(
+    owner_client, invited, mailoutbox
+):
+    mailoutbox.clear()
+    with time_machine.travel(INVITED_AT + timedelta(minutes=9), tick=False):
+        response = owner_client.post(invite_again_url(invited), follow=True)
+
+    assert response.redirect_chain == [(CREW, 302)]
+    assert (
+        "An invitation went to gaffer@example.com less than 10 minutes ago. "
+        "You can send it again from 10:10 a.m."
+    ) in response.content.decode()
+    assert Notification.objects.filter(account=invited).count() == 1
+    assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_an_invitation_is_not_sent_again_to_someone_who_has_a_password(owner_client, crew_member):
+    response = owner_client.post(invite_again_url(crew_member), follow=True)
+
+    assert "has already chosen a password" in response.content.decode()
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_other_crews_cannot_send_someone_elses_invitation(client, other_crew_member, invited):
+    client.force_login(other_crew_member)
+    assert client.post(invite_again_url(invited)).status_code == 404
+    assert Notification.objects.filter(account=invited).count() == 1
+
+
+@pytest.mark.django_db
+def test_sending_it_again_needs_a_login_and_a_post(client, crew_owner, invited):
+    response = client.post(invite_again_url(invited))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    client.force_login(crew_owner)
+    assert client.get(invite_again_url(invited)).status_code == 405
+    assert Notification.objects.filter(account=invited).count() == 1
