@@ -1,5 +1,6 @@
 """Operations on crews and bookings. Views, the admin and tasks all call these."""
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,38 +41,78 @@ class AccountError(Exception):
     """A sign-up or membership change that cannot be made; the message is for the user."""
 
 
-def _email_taken(email: str) -> bool:
-    return User.objects.filter(email__iexact=email).exists()
+def _registered(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email).first()
+
+
+def _account_notify_unless_recent(*, account: User, kind: str, now: datetime, **context) -> None:
+    """Queue an account email for a form anyone can submit: silently skipped if it went out just now.
+
+    The same email is then already on its way, and the page says the same either way.
+    """
+    with contextlib.suppress(emails.AccountEmailThrottled):
+        emails.account_notify(account=account, kind=kind, now=now, **context)
+
+
+def _pending_link_kind(account: User) -> str:
+    """The email that gives an account that never chose a password its link again."""
+    if account.is_crew_owner:
+        return NOTICE.ACCOUNT_SIGNUP
+    if account.crew_id is not None:
+        return NOTICE.ACCOUNT_INVITATION
+    return NOTICE.PASSWORD_RESET
 
 
 @transaction.atomic
 def crew_signup(
     *,
     email: str,
-    password: str,
     full_name: str,
     company_name: str,
     contact_phone: str,
     country: str,
     language: str = "en",
-) -> User:
-    """Create a crew and its first member, who owns it."""
-    if _email_taken(email):
-        raise AccountError(_("An account with this email address already exists."))
-    crew = Crew.objects.create(name=company_name, contact_phone=contact_phone, country=country)
-    try:
-        # A savepoint, so a lost race on the unique email leaves nothing behind.
-        with transaction.atomic():
-            return User.objects.create_user(
-                email=email,
-                password=password,
-                first_name=full_name,
-                crew=crew,
-                crew_role=User.CrewRole.OWNER,
-                language=language,
-            )
-    except IntegrityError as exc:
-        raise AccountError(_("An account with this email address already exists.")) from exc
+    now: datetime | None = None,
+) -> None:
+    """Start a crew and its owner for a new address, or tell the address's owner that someone tried.
+
+    Returns nothing, on purpose: the page must say the same whether or not
+    the address has an account, so only the email, to that address, tells.
+    A new owner has no password until they choose one from the emailed
+    link, so nobody can take an address they do not read and set a password
+    on it in advance. An address that has an account gets an email saying
+    how to log in, or its set-password link again if it never chose a
+    password; nothing else is written.
+    """
+    now = now or timezone.now()
+    email = email.strip().lower()
+    existing = _registered(email)
+    if existing is None:
+        try:
+            # A savepoint, so a sign-up that loses a race for the address leaves no crew behind.
+            with transaction.atomic():
+                crew = Crew.objects.create(name=company_name, contact_phone=contact_phone, country=country)
+                owner = User.objects.create_user(
+                    email=email,
+                    password=None,
+                    first_name=full_name,
+                    crew=crew,
+                    crew_role=User.CrewRole.OWNER,
+                    language=language,
+                )
+        except IntegrityError:
+            existing = _registered(email)
+            if existing is None:
+                raise  # not the unique address: a bug, not a race
+        else:
+            emails.account_notify(account=owner, kind=NOTICE.ACCOUNT_SIGNUP, now=now)
+            return
+    if not existing.is_active:
+        return  # deactivated by the studio: told nothing, as by the password reset
+    if existing.has_usable_password():
+        _account_notify_unless_recent(account=existing, kind=NOTICE.ACCOUNT_SIGNUP_EXISTING, now=now)
+    else:
+        _account_notify_unless_recent(account=existing, kind=_pending_link_kind(existing), now=now)
 
 
 @transaction.atomic
@@ -84,7 +125,7 @@ def crew_member_add(*, crew: Crew, email: str, full_name: str, by: User, now: da
     """
     if not (by.crew_id == crew.pk and by.is_crew_owner):
         raise AccountError(_("Only the crew's owner can add members."))
-    if _email_taken(email):
+    if _registered(email) is not None:
         raise AccountError(_("This email address already has an account."))
     try:
         with transaction.atomic():
@@ -122,8 +163,8 @@ def crew_member_invitation_resend(*, member: User, by: User, now: datetime | Non
     except emails.AccountEmailThrottled as exc:
         raise AccountError(
             _(
-                "An invitation went to %(email)s less than %(minutes)d minutes ago. You can send it "
-                "again from %(time)s."
+                "An invitation went to %(email)s less than %(minutes)d minutes ago; from %(time)s you "
+                "can send it again."
             )
             % {
                 "email": member.email,

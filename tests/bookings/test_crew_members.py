@@ -318,8 +318,8 @@ def test_sending_it_again_is_refused_with_a_clear_message_within_ten_minutes(
 
     assert response.redirect_chain == [(CREW, 302)]
     assert (
-        "An invitation went to gaffer@example.com less than 10 minutes ago. "
-        "You can send it again from 10:10 a.m."
+        "An invitation went to gaffer@example.com less than 10 minutes ago; "
+        "from 10:10 a.m. you can send it again."
     ) in response.content.decode()
     assert Notification.objects.filter(account=invited).count() == 1
     assert mailoutbox == []
