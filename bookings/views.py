@@ -3,7 +3,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -39,23 +38,21 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            user = services.crew_signup(
-                email=data["email"],
-                password=data["password1"],
-                full_name=data["full_name"],
-                company_name=data["company_name"],
-                contact_phone=data["contact_phone"],
-                country=data["country"],
-                language=translation.get_language() or "en",
-            )
-        except services.AccountError as exc:
-            form.add_error("email", str(exc))
-        else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome! Your crew account for %s is ready.") % user.crew.name)
-            return redirect("bookings:crew")
+        services.crew_signup(
+            email=data["email"],
+            full_name=data["full_name"],
+            company_name=data["company_name"],
+            contact_phone=data["contact_phone"],
+            country=data["country"],
+            language=translation.get_language() or "en",
+        )
+        # The same answer for a new address and a registered one: only the email tells.
+        return redirect("signup_sent")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "registration/signup_sent.html")
 
 
 class SetPasswordView(auth_views.PasswordResetConfirmView):
