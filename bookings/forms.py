@@ -8,7 +8,7 @@ from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
 from . import services
-from .models import DayRange, Equipment, StudioSet, User, phone_validator
+from .models import DayRange, Equipment, StudioSet, phone_validator
 
 
 class SignupForm(forms.Form):
@@ -62,10 +62,8 @@ class MemberAddForm(forms.Form):
         )
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("This email address already has an account."))
-        return email
+        # Whether the address already has an account is not this form's to say: see crew_member_add.
+        return self.cleaned_data["email"].strip().lower()
 
 
 # --- Booking -------------------------------------------------------------------

@@ -116,31 +116,50 @@ def crew_signup(
 
 
 @transaction.atomic
-def crew_member_add(*, crew: Crew, email: str, full_name: str, by: User, now: datetime | None = None) -> User:
-    """Add a member to ``crew``; they receive an email to choose a password.
+def crew_member_add(*, crew: Crew, email: str, full_name: str, by: User, now: datetime | None = None) -> None:
+    """Add a new address to ``crew`` as a member, who chooses a password from an emailed link.
 
     The member and their invitation are written in one transaction, and the
-    invitation is an outbox row, so a broker outage delays the email but
-    can never leave a member without one.
+    invitation is an outbox row, so a broker outage delays the email but can
+    never leave a member without one.
+
+    Returns nothing, on purpose: the owner is told the same whether or not
+    the address has an account; the address itself is told by email. One
+    that already has an account stays as it is (an address belongs to one
+    account) and is told that this crew tried to add it — or, if it is a
+    member of this crew who never chose a password, gets its invitation again.
     """
+    now = now or timezone.now()
     if not (by.crew_id == crew.pk and by.is_crew_owner):
         raise AccountError(_("Only the crew's owner can add members."))
-    if _registered(email) is not None:
-        raise AccountError(_("This email address already has an account."))
-    try:
-        with transaction.atomic():
-            member = User.objects.create_user(
-                email=email,
-                password=None,
-                first_name=full_name,
-                crew=crew,
-                crew_role=User.CrewRole.MEMBER,
-                language=by.language,
-            )
-    except IntegrityError as exc:
-        raise AccountError(_("This email address already has an account.")) from exc
-    emails.account_notify(account=member, kind=NOTICE.ACCOUNT_INVITATION, by=by, now=now or timezone.now())
-    return member
+    email = email.strip().lower()
+    existing = _registered(email)
+    if existing is None:
+        try:
+            with transaction.atomic():
+                member = User.objects.create_user(
+                    email=email,
+                    password=None,
+                    first_name=full_name,
+                    crew=crew,
+                    crew_role=User.CrewRole.MEMBER,
+                    language=by.language,
+                )
+        except IntegrityError:
+            existing = _registered(email)
+            if existing is None:
+                raise  # not the unique address: a bug, not a race
+        else:
+            emails.account_notify(account=member, kind=NOTICE.ACCOUNT_INVITATION, by=by, now=now)
+            return
+    if not existing.is_active:
+        return  # deactivated by the studio: told nothing
+    if existing.crew_id == crew.pk and not existing.has_usable_password():
+        _account_notify_unless_recent(account=existing, kind=NOTICE.ACCOUNT_INVITATION, by=by, now=now)
+    else:
+        _account_notify_unless_recent(
+            account=existing, kind=NOTICE.ACCOUNT_ADD_EXISTING, by=by, crew=crew, now=now
+        )
 
 
 @transaction.atomic

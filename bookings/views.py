@@ -118,18 +118,23 @@ def crew_member_add(request: HttpRequest) -> HttpResponse:
     crew = _crew_for_member(request)
     form = MemberAddForm(request.POST)
     if form.is_valid():
+        email = form.cleaned_data["email"]
         try:
-            member = services.crew_member_add(
-                crew=crew,
-                email=form.cleaned_data["email"],
-                full_name=form.cleaned_data["full_name"],
-                by=request.user,
+            services.crew_member_add(
+                crew=crew, email=email, full_name=form.cleaned_data["full_name"], by=request.user
             )
         except services.AccountError as exc:
             form.add_error(None, str(exc))
         else:
+            # The same words whether or not the address has an account: the email tells the address.
             messages.success(
-                request, _("%s was added. They will receive an email to choose a password.") % member.email
+                request,
+                _(
+                    "We have emailed %(email)s. If the address is new here, it is now a member of your crew "
+                    "and the email has a link to choose a password; if it already has an account, the "
+                    "email tells them so."
+                )
+                % {"email": email},
             )
             return redirect("bookings:crew")
     return _render_crew(request, crew, form, status=400)

@@ -209,14 +209,83 @@ def test_bad_member_input_is_refused(owner_client, mailoutbox, data, field, mess
     assert mailoutbox == []
 
 
+def add(client: Client, capture, email: str, full_name: str = "Gaffer"):
+    """What the owner is told: the status, where it leads, and the messages shown there."""
+    with capture(execute=True):
+        response = client.post(ADD, {"full_name": full_name, "email": email}, follow=True)
+    ((location, status),) = response.redirect_chain
+    return status, location, [str(m) for m in response.context["messages"]]
+
+
 @pytest.mark.django_db
-def test_existing_email_cannot_be_added_again(owner_client, other_crew_member, mailoutbox):
-    response = owner_client.post(ADD, {"full_name": "X", "email": other_crew_member.email.upper()})
-    assert response.status_code == 400
-    assert "already has an account" in " ".join(response.context["form"].errors["email"])
+def test_an_address_with_an_account_gets_the_same_answer_and_is_told_by_email(
+    owner_client, crew_owner, other_crew_member, mailoutbox, django_capture_on_commit_callbacks
+):
+    other_crew_member.language = "es"
+    other_crew_member.save()
+
+    new = add(owner_client, django_capture_on_commit_callbacks, "someone@example.com")
+    registered = add(owner_client, django_capture_on_commit_callbacks, other_crew_member.email.upper())
+
+    assert new[:2] == registered[:2] == (302, CREW)
+    assert new[2] == [m.replace(other_crew_member.email, "someone@example.com") for m in registered[2]]
     other_crew_member.refresh_from_db()
-    assert other_crew_member.crew_role == User.CrewRole.OWNER
+    assert (other_crew_member.crew_role, other_crew_member.crew) != (User.CrewRole.MEMBER, crew_owner.crew)
+    assert other_crew_member.is_crew_owner
+    row = Notification.objects.get(account=other_crew_member)
+    assert (row.kind, row.language) == (Notification.Kind.ACCOUNT_ADD_EXISTING, "es")
+    assert notifications.SEND_TIME_LINK not in row.body_text
+    mail = next(m for m in mailoutbox if m.to == [other_crew_member.email])
+    assert crew_owner.crew.name in mail.subject
+    assert "an email address belongs to one account only" in mail.body
+
+
+@pytest.mark.django_db
+def test_adding_a_member_of_this_crew_who_never_chose_a_password_sends_the_invitation_again(
+    owner_client, invited, mailoutbox, django_capture_on_commit_callbacks
+):
+    mailoutbox.clear()
+    with time_machine.travel(INVITED_AT + timedelta(minutes=10, seconds=1), tick=False):
+        status, location, _ = add(owner_client, django_capture_on_commit_callbacks, "Gaffer@example.com")
+        (mail,) = mailoutbox
+        choose_password(Client(), mail, invited, "bright-set-lights-77")
+
+    assert (status, location) == (302, CREW)
+    kinds = Notification.objects.filter(account=invited).values_list("kind", flat=True)
+    assert list(kinds) == [Notification.Kind.ACCOUNT_INVITATION] * 2
+
+
+@pytest.mark.django_db
+def test_adding_someone_already_in_the_crew_tells_them_so(
+    owner_client, crew_member, mailoutbox, django_capture_on_commit_callbacks
+):
+    assert add(owner_client, django_capture_on_commit_callbacks, crew_member.email)[:2] == (302, CREW)
+
+    (mail,) = mailoutbox
+    assert "You are already a member of" in mail.body
+    assert User.objects.filter(crew=crew_member.crew).count() == 2
+
+
+@pytest.mark.django_db
+def test_adding_a_deactivated_account_tells_nobody_but_answers_the_same(
+    owner_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    gone = CrewOwnerFactory(is_active=False)
+
+    assert add(owner_client, django_capture_on_commit_callbacks, gone.email)[:2] == (302, CREW)
+
     assert mailoutbox == []
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_adding_the_same_registered_address_again_and_again_sends_one_email_per_ten_minutes(
+    owner_client, other_crew_member, mailoutbox, django_capture_on_commit_callbacks
+):
+    for _ in range(3):
+        assert add(owner_client, django_capture_on_commit_callbacks, other_crew_member.email)[0] == 302
+
+    assert len(mailoutbox) == 1
 
 
 @pytest.mark.django_db
@@ -251,9 +320,10 @@ def invite_again_url(member: User) -> str:
 def invited(crew_owner, django_capture_on_commit_callbacks):
     """A member the owner invited at 10:00 studio time, who has not chosen a password."""
     with time_machine.travel(INVITED_AT, tick=False), django_capture_on_commit_callbacks(execute=True):
-        return services.crew_member_add(
+        services.crew_member_add(
             crew=crew_owner.crew, email="gaffer@example.com", full_name="Gaffer", by=crew_owner
         )
+    return User.objects.get(email="gaffer@example.com")
 
 
 INVITED_AT = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
