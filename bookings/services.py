@@ -116,6 +116,21 @@ def crew_signup(
 
 
 @transaction.atomic
+def account_password_reset_request(*, email: str, now: datetime | None = None) -> None:
+    """Email the active account with ``email``, if there is one, a link to choose a new password.
+
+    Accounts that never chose a password (a member whose invitation expired)
+    are included: this is how they get a fresh link. Returns nothing, on
+    purpose: the page says the same for any address. The email goes through
+    the outbox, so a mail server or broker outage delays it but cannot break
+    the form, and it is sent to the stored address, never the typed one.
+    """
+    account = _registered(email.strip())
+    if account is not None and account.is_active:
+        _account_notify_unless_recent(account=account, kind=NOTICE.PASSWORD_RESET, now=now or timezone.now())
+
+
+@transaction.atomic
 def crew_member_add(*, crew: Crew, email: str, full_name: str, by: User, now: datetime | None = None) -> None:
     """Add a new address to ``crew`` as a member, who chooses a password from an emailed link.
 

@@ -55,6 +55,14 @@ def signup_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup_sent.html")
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's page and form, but the email goes through the outbox (see account_password_reset_request)."""
+
+    def form_valid(self, form):
+        services.account_password_reset_request(email=form.cleaned_data["email"])
+        return redirect(self.get_success_url())
+
+
 class SetPasswordView(auth_views.PasswordResetConfirmView):
     """The page every emailed set-password link opens: new members, new crews and resets.
 
