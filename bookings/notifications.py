@@ -14,6 +14,7 @@ addresses may carry personal data.
 
 import hashlib
 import logging
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
 
 from .models import Booking, Notification, User
 
@@ -54,13 +56,39 @@ SUBJECT_LENGTH = Notification._meta.get_field("subject").max_length
 SEND_TIME_LINK = "[[set-password-link]]"
 
 
-def _enqueue_send_on_commit(notification_id: int) -> None:
+# After a failed nudge this process leaves the broker alone for a while. With
+# Redis down, or worse hung, every attempt waits for a timeout, and a page
+# that queues several emails would wait for each of them, and the next page
+# again. The emails are safe in the outbox; the sweep sends them later.
+BROKER_PAUSE_SECONDS = 30.0
+_broker_paused_until = 0.0  # time.monotonic() of this process
+
+
+def _nudge(notification_id: int) -> None:
+    """Ask a worker to send the row now; if the broker does not answer, leave it to the sweep."""
+    global _broker_paused_until
     from .tasks import send_notification  # tasks imports this module
 
-    # robust: the row is already committed, so a broker outage must neither
-    # fail the caller's request nor stop its other callbacks; the sweep will
-    # find the pending row and queue it again.
-    transaction.on_commit(lambda: send_notification.delay(notification_id), robust=True)
+    if time.monotonic() < _broker_paused_until:
+        logger.info("The broker failed recently; notification %s waits for the sweep.", notification_id)
+        return
+    try:
+        send_notification.delay(notification_id)
+    except OperationalError as exc:  # kombu's name for any broker connection error
+        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
+        logger.warning(
+            "Could not queue notification %s (%s); the sweep will send it. Not trying the broker "
+            "again for %s s.",
+            notification_id,
+            exc,
+            BROKER_PAUSE_SECONDS,
+        )
+
+
+def _enqueue_send_on_commit(notification_id: int) -> None:
+    # robust: the row is already committed, so nothing that goes wrong here may
+    # fail the caller's request or stop its other callbacks.
+    transaction.on_commit(lambda: _nudge(notification_id), robust=True)
 
 
 def plain_subject(text: str) -> str:

@@ -219,8 +219,16 @@ class RedisServer:
         if not wait_until(self.answers, timeout=10):
             pytest.fail(f"redis-server did not start on port {self.port}.")
 
+    def freeze(self) -> None:
+        """Stop the server process without closing anything: connections stay open, nothing answers."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.thaw()  # a frozen process would not act on SIGTERM
             self.process.terminate()
             self.process.wait(timeout=10)
         self.process = None
