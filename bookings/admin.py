@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -598,7 +598,10 @@ class NotificationAdmin(RecordOnlyAdmin):
     date_hierarchy = "created_at"
     actions = ["retry_selected"]
     fieldsets = (
-        (None, {"fields": ("kind", "recipient", "language", "dedupe_key", "booking", "enrolment")}),
+        (
+            None,
+            {"fields": ("kind", "recipient", "language", "dedupe_key", "booking", "enrolment", "account")},
+        ),
         (
             _("Delivery"),
             {
@@ -619,7 +622,7 @@ class NotificationAdmin(RecordOnlyAdmin):
     readonly_fields = flatten_fieldsets(fieldsets)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("booking", "enrolment")
+        return super().get_queryset(request).select_related("booking", "enrolment", "account")
 
     def has_retry_permission(self, request) -> bool:
         """Retrying needs the model's change permission, though the record itself is never edited."""
@@ -633,8 +636,12 @@ class NotificationAdmin(RecordOnlyAdmin):
         return request.user.has_perm(PRIVATE_LINKS_PERMISSION)
 
     @staticmethod
-    def masked(obj: Notification, text: str) -> str:
-        token = obj.enrolment.manage_token if obj.enrolment_id else ""
+    def shown(obj: Notification, text: str, *, mask: bool, html: bool = False) -> str:
+        """``text`` as staff may read it here."""
+        # A set-password link is made only when the email is sent; the row, and so this page, never holds it.
+        placeholder = str(_("[link made when the email is sent]"))
+        text = text.replace(notifications.SEND_TIME_LINK, escape(placeholder) if html else placeholder)
+        token = obj.enrolment.manage_token if mask and obj.enrolment_id else ""
         return text.replace(token, gettext("[private link hidden]")) if token else text
 
     def get_readonly_fields(self, request, obj=None):
@@ -645,7 +652,7 @@ class NotificationAdmin(RecordOnlyAdmin):
         return [*self.fieldsets[:-1], (_("Message"), {"fields": (preview,)})]
 
     def _preview(self, obj: Notification, *, mask: bool) -> str:
-        text = self.masked(obj, obj.body_text) if mask else obj.body_text
+        text = self.shown(obj, obj.body_text, mask=mask)
         # The HTML part is shown from its own URL, in a sandboxed frame with its
         # own Content-Security-Policy: no scripts, no forms, no same origin.
         html = (
@@ -686,9 +693,9 @@ class NotificationAdmin(RecordOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         notification = get_object_or_404(self.get_queryset(request), pk=pk)
-        body = notification.body_html
-        if not self.sees_private_links(request):
-            body = self.masked(notification, body)
+        body = self.shown(
+            notification, notification.body_html, mask=not self.sees_private_links(request), html=True
+        )
         response = HttpResponse(body, content_type="text/html; charset=utf-8")
         # Emails style themselves inline; nothing else may load or run, and
         # only the admin may frame it.

@@ -1,58 +1,203 @@
-"""Emails to crews and the booking desk, rendered in each recipient's language.
+"""Emails to crews, account holders and the booking desk, rendered in each recipient's language.
 
-Booking messages go through the outbox (:mod:`bookings.notifications`): call
-:func:`booking_notify` inside the transaction that changes the booking. The
-member invitation is sent directly: its set-password link is a credential and
-must not be stored in the outbox, where staff can read it.
+Every message goes through the outbox (:mod:`bookings.notifications`): call
+:func:`booking_notify` or :func:`account_notify` inside the transaction that
+records the event. Account emails that carry a set-password link hold
+``SEND_TIME_LINK`` in its place; the link is made when the email is sent and
+is never stored, because staff can read the outbox.
 """
 
 import hashlib
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
-from django.utils.encoding import force_bytes
 from django.utils.formats import number_format, time_format
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .models import SHOOT_DAY_STARTS, Booking, Notification, User
-from .notifications import Message, absolute_url, notification_queue_message, studio_date, studio_time
+from .models import SHOOT_DAY_STARTS, Booking, Crew, Notification, User
+from .notifications import (
+    SEND_TIME_LINK,
+    Message,
+    absolute_url,
+    notification_queue_message,
+    studio_date,
+    studio_time,
+)
 
 Kind = Notification.Kind
 
 # Kinds the booking desk receives as well as the crew.
 STAFF_KINDS = {Kind.BOOKING_REQUESTED, Kind.BOOKING_HOLD_EXPIRING}
 
+# Kinds about an account, each sent at most once per account in this interval:
+# the forms that cause them are open to anyone, and must not become a way to
+# flood someone's inbox.
+ACCOUNT_KINDS = {
+    Kind.ACCOUNT_SIGNUP,
+    Kind.ACCOUNT_SIGNUP_EXISTING,
+    Kind.ACCOUNT_INVITATION,
+    Kind.ACCOUNT_ADD_EXISTING,
+    Kind.PASSWORD_RESET,
+}
+ACCOUNT_EMAIL_INTERVAL = timedelta(minutes=10)
 
-def member_invitation_send(*, user_id: int, invited_by_id: int) -> None:
-    member = User.objects.select_related("crew").get(pk=user_id)
-    if member.has_usable_password():
-        return  # they have already chosen a password: the link is not needed
-    invited_by = User.objects.get(pk=invited_by_id)
-    path = reverse(
-        "password_reset_confirm",
-        kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(member.pk)),
-            "token": default_token_generator.make_token(member),
-        },
+
+# --- Account emails -------------------------------------------------------------
+
+
+class AccountEmailThrottled(Exception):
+    """The same account email went out less than ACCOUNT_EMAIL_INTERVAL ago."""
+
+    def __init__(self, *, next_allowed_at: datetime):
+        super().__init__(f"Not again before {next_allowed_at.isoformat()}.")
+        self.next_allowed_at = next_allowed_at
+
+
+def account_email_last_queued(*, account: User, kind: str) -> datetime | None:
+    return (
+        Notification.objects.filter(account=account, kind=kind)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
     )
-    context = {
-        "member": member,
-        "invited_by": invited_by,
-        "crew": member.crew,
-        "set_password_url": f"{settings.SITE_URL}{path}",
-        "valid_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
-    }
-    with translation.override(member.language):
-        subject = render_to_string("emails/member_invitation_subject.txt", context).strip()
-        body = render_to_string("emails/member_invitation.txt", context)
-    send_mail(subject, body, None, [member.email])
+
+
+def account_notify(
+    *,
+    account: User,
+    kind: str,
+    now: datetime,
+    by: User | None = None,
+    crew: Crew | None = None,
+) -> Notification:
+    """Queue ``kind`` for ``account``, in its language, to its address.
+
+    ``by`` is who caused it (the owner adding a member), ``crew`` the crew
+    that tried to add an address that already has an account. Call inside the
+    transaction of the event. Raises :class:`AccountEmailThrottled` if the
+    same kind went to this account less than ACCOUNT_EMAIL_INTERVAL ago.
+    """
+    if kind not in ACCOUNT_KINDS:
+        raise ValueError(f"Not an account notification: {kind}")
+    # Locking the account serialises requests about it, so two at once cannot both pass the check.
+    list(User.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True))
+    last = account_email_last_queued(account=account, kind=kind)
+    if last is not None and last > now - ACCOUNT_EMAIL_INTERVAL:
+        raise AccountEmailThrottled(next_allowed_at=last + ACCOUNT_EMAIL_INTERVAL)
+    notification = notification_queue_message(
+        kind=kind,
+        recipient=account.email,
+        language=account.language,
+        dedupe_key=f"account:{account.pk}:{kind.removeprefix('account-')}:{now:%Y%m%dT%H%M%S.%f}",
+        build=lambda: _account_message(account, kind, by=by, crew=crew),
+        account=account,
+    )
+    if notification is None:  # the same account, kind and microsecond: the lock makes this a bug
+        raise RuntimeError("An account email with this key was already queued.")
+    return notification
+
+
+def _valid_days_text() -> str:
+    days = max(settings.PASSWORD_RESET_TIMEOUT // 86400, 1)
+    return ngettext(
+        "The link works once, for %(days)d day.", "The link works once, for %(days)d days.", days
+    ) % {"days": days}
+
+
+def _account_message(account: User, kind: str, *, by: User | None, crew: Crew | None) -> Message:
+    site = _("Hengdian Studio Booking")
+    login_url = absolute_url(reverse("login"))
+    reset_url = absolute_url(reverse("password_reset"))
+    link_label, link_url, footnote = _("Choose your password"), SEND_TIME_LINK, _valid_days_text()
+    own_crew = account.crew.name if account.crew_id else ""
+    if kind == Kind.ACCOUNT_SIGNUP:
+        subject = _("Choose your password to finish creating your account")
+        paragraphs = [
+            _(
+                "Thank you for creating an account for %(crew)s on %(site)s, where crews book sets and "
+                "equipment at Hengdian World Studios."
+            )
+            % {"crew": own_crew, "site": site},
+            _("To finish, choose your password with the link below; you are then logged in."),
+            _("If you did not sign up, ignore this email: without a password nobody can use the account."),
+        ]
+    elif kind == Kind.ACCOUNT_INVITATION:
+        names = {"crew": own_crew, "site": site, "name": (by.get_full_name() or by.email) if by else ""}
+        subject = _("You were added to %(crew)s on %(site)s") % names
+        paragraphs = [
+            (
+                _(
+                    "%(name)s added you to the crew %(crew)s on %(site)s, where your crew books sets and "
+                    "equipment at Hengdian World Studios."
+                )
+                if by
+                else _(
+                    "You were added to the crew %(crew)s on %(site)s, where your crew books sets and "
+                    "equipment at Hengdian World Studios."
+                )
+            )
+            % names,
+            _("Choose your password with the link below; you are then logged in with this email address."),
+        ]
+    elif kind == Kind.PASSWORD_RESET:
+        subject = _("Choose a new password for %(site)s") % {"site": site}
+        paragraphs = [
+            _("Someone asked to reset the password for %(email)s on %(site)s.")
+            % {"email": account.email, "site": site},
+            _("Choose a new password with the link below."),
+            _("If it was not you, ignore this email; your password stays as it is."),
+        ]
+        link_label = _("Choose a new password")
+    elif kind == Kind.ACCOUNT_SIGNUP_EXISTING:
+        subject = _("Someone tried to sign up with your email address")
+        paragraphs = [
+            _(
+                "Someone, probably you, tried to create a new crew account on %(site)s with this email "
+                "address. It already has an account, so nothing was created or changed."
+            )
+            % {"site": site},
+            _("Log in with this address. If you have forgotten your password, choose a new one at %(url)s.")
+            % {"url": reset_url},
+            _("An email address belongs to one account; to sign up another company, use another address."),
+        ]
+        link_label, link_url, footnote = _("Log in"), login_url, ""
+    elif kind == Kind.ACCOUNT_ADD_EXISTING:
+        names = {
+            "crew": crew.name if crew else "",
+            "site": site,
+            "name": (by.get_full_name() or by.email) if by else "",
+        }
+        subject = _("%(crew)s tried to add you on %(site)s") % names
+        if crew is not None and account.crew_id == crew.pk:
+            situation = _("You are already a member of %(crew)s, so nothing was changed.") % names
+        else:
+            situation = (
+                _(
+                    "This address already has an account, and an email address belongs to one account only, "
+                    "so nothing was changed. To join %(crew)s, ask them to add another address of yours."
+                )
+                % names
+            )
+        paragraphs = [
+            _("%(name)s tried to add this email address to the crew %(crew)s on %(site)s.") % names,
+            situation,
+            _("If you have forgotten your password, choose a new one at %(url)s.") % {"url": reset_url},
+        ]
+        link_label, link_url, footnote = _("Log in"), login_url, ""
+    else:
+        raise ValueError(f"Not an account notification: {kind}")
+    return Message(
+        subject=subject,
+        greeting=_("Hello %(name)s,") % {"name": account.first_name or account.email},
+        paragraphs=paragraphs,
+        link_label=link_label,
+        link_url=link_url,
+        footnote=footnote,
+        signature=_("Hengdian World Studios — Booking desk"),
+    )
 
 
 # --- Booking notifications ----------------------------------------------------

@@ -580,6 +580,11 @@ class Notification(models.Model):
         ENROLMENT_LETTER = "enrolment-letter", _("Invitation letter issued")
         ENROLMENT_REMINDER_WEEK = "enrolment-reminder-week", _("Reminder: workshop in a week")
         ENROLMENT_REMINDER_DAY = "enrolment-reminder-day", _("Reminder: workshop tomorrow")
+        ACCOUNT_SIGNUP = "account-signup", _("Sign-up: choose a password")
+        ACCOUNT_SIGNUP_EXISTING = "account-signup-existing", _("Sign-up tried with a registered address")
+        ACCOUNT_INVITATION = "account-invitation", _("Added to a crew: choose a password")
+        ACCOUNT_ADD_EXISTING = "account-add-existing", _("A crew tried to add a registered address")
+        PASSWORD_RESET = "password-reset", _("Password reset")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -608,6 +613,18 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+    )
+    # The account an email about an account is for. If the body holds
+    # SEND_TIME_LINK (bookings.notifications), a set-password link for this
+    # account is made when the email is sent and never stored: staff read the
+    # outbox, and the link is a credential.
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="account_notifications",
     )
     # At most one message per key however often the event or the sweep runs,
     # e.g. "booking:42:reminder-start".

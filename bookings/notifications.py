@@ -12,22 +12,34 @@ Log lines name the notification by primary key and kind only: bodies and
 addresses may carry personal data.
 """
 
+import hashlib
 import logging
+import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from email.utils import parseaddr
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
 from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
 
-from .models import Booking, Notification
+from .models import Booking, Notification, User
 
 if TYPE_CHECKING:
     from workshops.models import Enrolment
@@ -36,15 +48,63 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 LAST_ERROR_LENGTH = 1000
+SUBJECT_LENGTH = Notification._meta.get_field("subject").max_length
+
+# Stands in an outbox row for the account's set-password link, which is made
+# only when the email is sent: the outbox is readable by staff and must never
+# hold a credential. Plain ASCII that HTML escaping leaves as it is.
+SEND_TIME_LINK = "[[set-password-link]]"
+
+
+# After a failed nudge this process leaves the broker alone for a while. With
+# Redis down, or worse hung, every attempt waits for a timeout, and a page
+# that queues several emails would wait for each of them, and the next page
+# again. The emails are safe in the outbox; the sweep sends them later.
+BROKER_PAUSE_SECONDS = 30.0
+_broker_paused_until = 0.0  # time.monotonic() of this process
+
+
+def _nudge(notification_id: int) -> None:
+    """Ask a worker to send the row now; if the broker does not answer, leave it to the sweep."""
+    global _broker_paused_until
+    from .tasks import send_notification  # tasks imports this module
+
+    if time.monotonic() < _broker_paused_until:
+        logger.info("The broker failed recently; notification %s waits for the sweep.", notification_id)
+        return
+    try:
+        send_notification.delay(notification_id)
+    except OperationalError as exc:  # kombu's name for any broker connection error
+        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
+        logger.warning(
+            "Could not queue notification %s (%s); the sweep will send it. Not trying the broker "
+            "again for %s s.",
+            notification_id,
+            exc,
+            BROKER_PAUSE_SECONDS,
+        )
 
 
 def _enqueue_send_on_commit(notification_id: int) -> None:
-    from .tasks import send_notification  # tasks imports this module
+    # robust: the row is already committed, so nothing that goes wrong here may
+    # fail the caller's request or stop its other callbacks.
+    transaction.on_commit(lambda: _nudge(notification_id), robust=True)
 
-    # robust: the row is already committed, so a broker outage must neither
-    # fail the caller's request nor stop its other callbacks; the sweep will
-    # find the pending row and queue it again.
-    transaction.on_commit(lambda: send_notification.delay(notification_id), robust=True)
+
+def plain_subject(text: str) -> str:
+    """``text`` as one line that fits the outbox's subject column.
+
+    A subject is a mail header, and a line break in a header makes Django
+    refuse the whole message (BadHeaderError); names saved before they were
+    validated may hold one. Every control or line-separator character becomes
+    a space, runs of spaces become one, and an overlong subject (long set and
+    crew names together) is shortened rather than refused by the database.
+    """
+    spaced = "".join(" " if unicodedata.category(c) in {"Cc", "Zl", "Zp"} else c for c in text)
+    subject = " ".join(spaced.split())
+    if len(subject) > SUBJECT_LENGTH:
+        subject = subject[: SUBJECT_LENGTH - 1].rstrip() + "…"
+    return subject
 
 
 def notification_queue(
@@ -58,6 +118,7 @@ def notification_queue(
     dedupe_key: str,
     booking: Booking | None = None,
     enrolment: "Enrolment | None" = None,
+    account: User | None = None,
 ) -> Notification | None:
     """Put a rendered message in the outbox; it is sent after the caller's transaction commits.
 
@@ -72,12 +133,13 @@ def notification_queue(
                 kind=kind,
                 recipient=recipient,
                 language=language,
-                subject=subject,
+                subject=plain_subject(subject),
                 body_text=body_text,
                 body_html=body_html,
                 dedupe_key=dedupe_key,
                 booking=booking,
                 enrolment=enrolment,
+                account=account,
             )
     except IntegrityError:
         if not Notification.objects.filter(dedupe_key=dedupe_key).exists():
@@ -133,6 +195,7 @@ def notification_queue_message(
     build: Callable[[], Message],
     booking: Booking | None = None,
     enrolment: "Enrolment | None" = None,
+    account: User | None = None,
 ) -> Notification | None:
     """Render ``build()`` in ``language`` as text and HTML and put it in the outbox.
 
@@ -156,6 +219,7 @@ def notification_queue_message(
         dedupe_key=dedupe_key,
         booking=booking,
         enrolment=enrolment,
+        account=account,
     )
 
 
@@ -190,18 +254,28 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> b
         )
         return False
 
-    notification = Notification.objects.get(pk=notification_id)
-    message = EmailMultiAlternatives(
-        notification.subject, notification.body_text, to=[notification.recipient], connection=get_connection()
-    )
-    if notification.body_html:
-        message.attach_alternative(notification.body_html, "text/html")
+    notification = Notification.objects.select_related("account").get(pk=notification_id)
     # Our claim, not just the row: if this worker was somehow slower than the
     # timeout and another claimed the row again, the other one's result stands.
     ours = Notification.objects.filter(pk=notification_id, status=Notification.Status.SENDING, claimed_at=now)
     try:
-        message.send()
+        message = _email_message(notification)
+    except LinkUnavailable as exc:
+        # Retrying cannot help: the account would have to change back.
+        ours.update(status=Notification.Status.FAILED, last_error=str(exc))
+        logger.warning("Notification %s (%s) not sent: %s", notification.pk, notification.kind, exc)
+        return False
+    # The connection is opened and closed here, not by send(), so that the row
+    # is marked sent as soon as the server has accepted the message, before
+    # QUIT: a worker that dies while saying goodbye, or a goodbye that fails,
+    # must not make the message look unsent and be sent again.
+    connection = get_connection()
+    try:
+        connection.open()
+        if not connection.send_messages([message]):
+            raise RuntimeError("The mail backend accepted no message.")
     except Exception as exc:  # SMTPException, OSError, a soft time limit …: the message was not sent
+        _close_quietly(connection, notification)
         error = f"{type(exc).__name__}: {exc}"[:LAST_ERROR_LENGTH]
         if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
             ours.update(status=Notification.Status.FAILED, last_error=error)
@@ -225,7 +299,9 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> b
             )
         return False
 
-    if not ours.update(status=Notification.Status.SENT, sent_at=now, last_error=""):
+    marked = ours.update(status=Notification.Status.SENT, sent_at=now, last_error="")
+    _close_quietly(connection, notification)
+    if not marked:
         logger.warning(
             "Notification %s (%s) was sent after its claim had expired.", notification.pk, notification.kind
         )
@@ -237,6 +313,90 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> b
             notification.attempts,
         )
     return True
+
+
+def message_id(notification: Notification) -> str:
+    """The Message-ID of every copy of ``notification``'s email.
+
+    SMTP cannot promise exactly once: a worker that dies after the server
+    accepted a message, before the row says so, sends it again later. Both
+    copies carry this same id, and mail clients show one message per id.
+    The key's hash keeps ids from two databases (e.g. staging and
+    production) sending from one domain apart.
+    """
+    digest = hashlib.sha256(notification.dedupe_key.encode()).hexdigest()[:12]
+    return f"<notification-{notification.pk}.{digest}@{_message_id_domain()}>"
+
+
+def _message_id_domain() -> str:
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    domain = address.rpartition("@")[2] or urlsplit(settings.SITE_URL).hostname or "localhost"
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "localhost"
+
+
+class LinkUnavailable(Exception):
+    """A set-password link cannot be made for this email any more; the message says why."""
+
+
+def set_password_url(user: User) -> str:
+    """A fresh link with which ``user`` chooses a password; valid for PASSWORD_RESET_TIMEOUT.
+
+    The token is Django's password-reset token: it stops working once the
+    password is set, so the link works once.
+    """
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return absolute_url(path)
+
+
+def _send_time_link(notification: Notification) -> str:
+    account = notification.account
+    if account is None or not account.is_active:
+        raise LinkUnavailable("The account was deleted or deactivated, so no set-password link was made.")
+    # The link is only ever sent to the account's own address: had the address
+    # changed since, it would hand the account to the old address's owner.
+    if account.email.lower() != notification.recipient.lower():
+        raise LinkUnavailable(
+            "The account's email address changed after this email was queued, so no link was made."
+        )
+    return set_password_url(account)
+
+
+def _email_message(notification: Notification) -> EmailMultiAlternatives:
+    body_text, body_html = notification.body_text, notification.body_html
+    if SEND_TIME_LINK in body_text or SEND_TIME_LINK in body_html:
+        url = _send_time_link(notification)
+        body_text = body_text.replace(SEND_TIME_LINK, url)
+        body_html = body_html.replace(SEND_TIME_LINK, escape(url))
+    message = EmailMultiAlternatives(
+        plain_subject(notification.subject),  # again, for rows queued before subjects were cleaned
+        body_text,
+        to=[notification.recipient],
+        headers={"Message-ID": message_id(notification)},
+    )
+    if body_html:
+        message.attach_alternative(body_html, "text/html")
+    return message
+
+
+def _close_quietly(connection: BaseEmailBackend, notification: Notification) -> None:
+    # After a send, the outcome is already recorded; a failing goodbye changes nothing.
+    try:
+        connection.close()
+    except Exception as exc:
+        logger.warning(
+            "Closing the mail connection after notification %s failed: %s",
+            notification.pk,
+            type(exc).__name__,
+        )
 
 
 def notification_retry(*, notification: Notification) -> bool:

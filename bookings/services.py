@@ -1,5 +1,6 @@
 """Operations on crews and bookings. Views, the admin and tasks all call these."""
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,63 +43,171 @@ class AccountError(Exception):
     """A sign-up or membership change that cannot be made; the message is for the user."""
 
 
-def _email_taken(email: str) -> bool:
-    return User.objects.filter(email__iexact=email).exists()
+def _registered(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email).first()
+
+
+def _account_notify_unless_recent(*, account: User, kind: str, now: datetime, **context) -> None:
+    """Queue an account email for a form anyone can submit: silently skipped if it went out just now.
+
+    The same email is then already on its way, and the page says the same either way.
+    """
+    with contextlib.suppress(emails.AccountEmailThrottled):
+        emails.account_notify(account=account, kind=kind, now=now, **context)
+
+
+def _pending_link_kind(account: User) -> str:
+    """The email that gives an account that never chose a password its link again."""
+    if account.is_crew_owner:
+        return NOTICE.ACCOUNT_SIGNUP
+    if account.crew_id is not None:
+        return NOTICE.ACCOUNT_INVITATION
+    return NOTICE.PASSWORD_RESET
 
 
 @transaction.atomic
 def crew_signup(
     *,
     email: str,
-    password: str,
     full_name: str,
     company_name: str,
     contact_phone: str,
     country: str,
     language: str = "en",
-) -> User:
-    """Create a crew and its first member, who owns it."""
-    if _email_taken(email):
-        raise AccountError(_("An account with this email address already exists."))
-    crew = Crew.objects.create(name=company_name, contact_phone=contact_phone, country=country)
-    try:
-        # A savepoint, so a lost race on the unique email leaves nothing behind.
-        with transaction.atomic():
-            return User.objects.create_user(
-                email=email,
-                password=password,
-                first_name=full_name,
-                crew=crew,
-                crew_role=User.CrewRole.OWNER,
-                language=language,
-            )
-    except IntegrityError as exc:
-        raise AccountError(_("An account with this email address already exists.")) from exc
+    now: datetime | None = None,
+) -> None:
+    """Start a crew and its owner for a new address, or tell the address's owner that someone tried.
+
+    Returns nothing, on purpose: the page must say the same whether or not
+    the address has an account, so only the email, to that address, tells.
+    A new owner has no password until they choose one from the emailed
+    link, so nobody can take an address they do not read and set a password
+    on it in advance. An address that has an account gets an email saying
+    how to log in, or its set-password link again if it never chose a
+    password; nothing else is written.
+    """
+    now = now or timezone.now()
+    email = email.strip().lower()
+    existing = _registered(email)
+    if existing is None:
+        try:
+            # A savepoint, so a sign-up that loses a race for the address leaves no crew behind.
+            with transaction.atomic():
+                crew = Crew.objects.create(name=company_name, contact_phone=contact_phone, country=country)
+                owner = User.objects.create_user(
+                    email=email,
+                    password=None,
+                    first_name=full_name,
+                    crew=crew,
+                    crew_role=User.CrewRole.OWNER,
+                    language=language,
+                )
+        except IntegrityError:
+            existing = _registered(email)
+            if existing is None:
+                raise  # not the unique address: a bug, not a race
+        else:
+            emails.account_notify(account=owner, kind=NOTICE.ACCOUNT_SIGNUP, now=now)
+            return
+    if not existing.is_active:
+        return  # deactivated by the studio: told nothing, as by the password reset
+    if existing.has_usable_password():
+        _account_notify_unless_recent(account=existing, kind=NOTICE.ACCOUNT_SIGNUP_EXISTING, now=now)
+    else:
+        _account_notify_unless_recent(account=existing, kind=_pending_link_kind(existing), now=now)
 
 
 @transaction.atomic
-def crew_member_add(*, crew: Crew, email: str, full_name: str, by: User) -> User:
-    """Add a member to ``crew``; they receive an email to choose a password."""
-    from .tasks import send_member_invitation
+def account_password_reset_request(*, email: str, now: datetime | None = None) -> None:
+    """Email the active account with ``email``, if there is one, a link to choose a new password.
 
+    Accounts that never chose a password (a member whose invitation expired)
+    are included: this is how they get a fresh link. Returns nothing, on
+    purpose: the page says the same for any address. The email goes through
+    the outbox, so a mail server or broker outage delays it but cannot break
+    the form, and it is sent to the stored address, never the typed one.
+    """
+    account = _registered(email.strip())
+    if account is not None and account.is_active:
+        _account_notify_unless_recent(account=account, kind=NOTICE.PASSWORD_RESET, now=now or timezone.now())
+
+
+@transaction.atomic
+def crew_member_add(*, crew: Crew, email: str, full_name: str, by: User, now: datetime | None = None) -> None:
+    """Add a new address to ``crew`` as a member, who chooses a password from an emailed link.
+
+    The member and their invitation are written in one transaction, and the
+    invitation is an outbox row, so a broker outage delays the email but can
+    never leave a member without one.
+
+    Returns nothing, on purpose: the owner is told the same whether or not
+    the address has an account; the address itself is told by email. One
+    that already has an account stays as it is (an address belongs to one
+    account) and is told that this crew tried to add it — or, if it is a
+    member of this crew who never chose a password, gets its invitation again.
+    """
+    now = now or timezone.now()
     if not (by.crew_id == crew.pk and by.is_crew_owner):
         raise AccountError(_("Only the crew's owner can add members."))
-    if _email_taken(email):
-        raise AccountError(_("This email address already has an account."))
+    email = email.strip().lower()
+    existing = _registered(email)
+    if existing is None:
+        try:
+            with transaction.atomic():
+                member = User.objects.create_user(
+                    email=email,
+                    password=None,
+                    first_name=full_name,
+                    crew=crew,
+                    crew_role=User.CrewRole.MEMBER,
+                    language=by.language,
+                )
+        except IntegrityError:
+            existing = _registered(email)
+            if existing is None:
+                raise  # not the unique address: a bug, not a race
+        else:
+            emails.account_notify(account=member, kind=NOTICE.ACCOUNT_INVITATION, by=by, now=now)
+            return
+    if not existing.is_active:
+        return  # deactivated by the studio: told nothing
+    if existing.crew_id == crew.pk and not existing.has_usable_password():
+        _account_notify_unless_recent(account=existing, kind=NOTICE.ACCOUNT_INVITATION, by=by, now=now)
+    else:
+        _account_notify_unless_recent(
+            account=existing, kind=NOTICE.ACCOUNT_ADD_EXISTING, by=by, crew=crew, now=now
+        )
+
+
+@transaction.atomic
+def crew_member_invitation_resend(*, member: User, by: User, now: datetime | None = None) -> Notification:
+    """Send ``member`` their invitation again, with a fresh link, if they have not chosen a password.
+
+    At most once per ``emails.ACCOUNT_EMAIL_INTERVAL`` per member.
+    """
+    now = now or timezone.now()
+    if not (by.is_crew_owner and member.crew_id == by.crew_id):
+        raise AccountError(_("Only the crew's owner can send invitations."))
+    if not member.is_active:
+        raise AccountError(_("%(email)s is no longer active in your crew.") % {"email": member.email})
+    if member.has_usable_password():
+        raise AccountError(
+            _("%(email)s has already chosen a password and can log in.") % {"email": member.email}
+        )
     try:
-        with transaction.atomic():
-            member = User.objects.create_user(
-                email=email,
-                password=None,
-                first_name=full_name,
-                crew=crew,
-                crew_role=User.CrewRole.MEMBER,
-                language=by.language,
+        return emails.account_notify(account=member, kind=NOTICE.ACCOUNT_INVITATION, by=by, now=now)
+    except emails.AccountEmailThrottled as exc:
+        raise AccountError(
+            _(
+                "An invitation went to %(email)s less than %(minutes)d minutes ago; from %(time)s you "
+                "can send it again."
             )
-    except IntegrityError as exc:
-        raise AccountError(_("This email address already has an account.")) from exc
-    transaction.on_commit(lambda: send_member_invitation.delay(member.pk, by.pk))
-    return member
+            % {
+                "email": member.email,
+                "minutes": emails.ACCOUNT_EMAIL_INTERVAL.total_seconds() // 60,
+                "time": date_format(timezone.localtime(exc.next_allowed_at), "TIME_FORMAT"),
+            }
+        ) from exc
 
 
 # --- Bookings -----------------------------------------------------------------

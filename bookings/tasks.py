@@ -3,12 +3,7 @@ from django.utils import timezone
 
 from workshops import services as workshop_services
 
-from . import emails, notifications, services
-
-
-@shared_task(acks_late=True, max_retries=6, autoretry_for=(OSError,), retry_backoff=True)
-def send_member_invitation(user_id: int, invited_by_id: int) -> None:
-    emails.member_invitation_send(user_id=user_id, invited_by_id=invited_by_id)
+from . import notifications, services
 
 
 @shared_task

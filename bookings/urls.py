@@ -7,6 +7,9 @@ app_name = "bookings"
 urlpatterns = [
     path("crew/", views.crew_detail, name="crew"),
     path("crew/members/add/", views.crew_member_add, name="crew_member_add"),
+    path(
+        "crew/members/<int:pk>/invite-again/", views.crew_member_invite_again, name="crew_member_invite_again"
+    ),
     path("crew/calendar/reset/", views.crew_calendar_reset, name="calendar_reset"),
     path("sets/", views.set_list, name="set_list"),
     path("sets/<slug:slug>/", views.set_detail, name="set_detail"),

@@ -5,10 +5,12 @@ from decimal import Decimal
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import REDIRECT_FIELD_NAME, login
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
+from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -36,7 +38,7 @@ from .forms import (
     SignupForm,
     TwoFactorCodeForm,
 )
-from .models import Booking, Crew, DayRange, Equipment, StudioSet
+from .models import Booking, Crew, DayRange, Equipment, Notification, StudioSet
 
 SETS_PER_PAGE = 12
 
@@ -48,23 +50,50 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            user = services.crew_signup(
-                email=data["email"],
-                password=data["password1"],
-                full_name=data["full_name"],
-                company_name=data["company_name"],
-                contact_phone=data["contact_phone"],
-                country=data["country"],
-                language=translation.get_language() or "en",
-            )
-        except services.AccountError as exc:
-            form.add_error("email", str(exc))
-        else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome! Your crew account for %s is ready.") % user.crew.name)
-            return redirect("bookings:crew")
+        services.crew_signup(
+            email=data["email"],
+            full_name=data["full_name"],
+            company_name=data["company_name"],
+            contact_phone=data["contact_phone"],
+            country=data["country"],
+            language=translation.get_language() or "en",
+        )
+        # The same answer for a new address and a registered one: only the email tells.
+        return redirect("signup_sent")
     return render(request, "registration/signup.html", {"form": form})
+
+
+@require_GET
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "registration/signup_sent.html")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's page and form, but the email goes through the outbox (see account_password_reset_request)."""
+
+    def form_valid(self, form):
+        services.account_password_reset_request(email=form.cleaned_data["email"])
+        return redirect(self.get_success_url())
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The page every emailed set-password link opens: new members, new crews and resets.
+
+    Choosing the password logs the person in, since the link has just proved
+    they own the address. The backend is named because django-axes' backend,
+    first in AUTHENTICATION_BACKENDS, only checks log-in attempts.
+    """
+
+    post_reset_login = True
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password is set, and you are logged in."))
+        return response
+
+    def get_success_url(self) -> str:
+        return reverse("bookings:crew" if self.user.crew_id else "home")
 
 
 def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
@@ -88,7 +117,13 @@ def crew_detail(request: HttpRequest) -> HttpResponse:
 
 
 def _render_crew(request: HttpRequest, crew: Crew, form, status: int = 200) -> HttpResponse:
-    members = crew.members.order_by("-crew_role", "first_name", "email")
+    # When each member was last invited, for those who have not chosen a password yet.
+    members = crew.members.annotate(
+        invited_at=Max(
+            "account_notifications__created_at",
+            filter=Q(account_notifications__kind=Notification.Kind.ACCOUNT_INVITATION),
+        )
+    ).order_by("-crew_role", "first_name", "email")
     feed_url = request.build_absolute_uri(reverse("bookings:feed", args=[crew.calendar_token]))
     return render(
         request,
@@ -104,21 +139,42 @@ def crew_member_add(request: HttpRequest) -> HttpResponse:
     crew = _crew_for_member(request)
     form = MemberAddForm(request.POST)
     if form.is_valid():
+        email = form.cleaned_data["email"]
         try:
-            member = services.crew_member_add(
-                crew=crew,
-                email=form.cleaned_data["email"],
-                full_name=form.cleaned_data["full_name"],
-                by=request.user,
+            services.crew_member_add(
+                crew=crew, email=email, full_name=form.cleaned_data["full_name"], by=request.user
             )
         except services.AccountError as exc:
             form.add_error(None, str(exc))
         else:
+            # The same words whether or not the address has an account: the email tells the address.
             messages.success(
-                request, _("%s was added. They will receive an email to choose a password.") % member.email
+                request,
+                _(
+                    "We have emailed %(email)s. If the address is new here, it is now a member of your crew "
+                    "and the email has a link to choose a password; if it already has an account, the "
+                    "email tells them so."
+                )
+                % {"email": email},
             )
             return redirect("bookings:crew")
     return _render_crew(request, crew, form, status=400)
+
+
+@login_required
+@require_POST
+def crew_member_invite_again(request: HttpRequest, pk: int) -> HttpResponse:
+    crew = _crew_for_member(request)
+    if not request.user.is_crew_owner:
+        raise Http404(_("Only the crew's owner can send invitations."))
+    member = get_object_or_404(crew.members, pk=pk)
+    try:
+        services.crew_member_invitation_resend(member=member, by=request.user)
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The invitation was sent to %s again, with a new link.") % member.email)
+    return redirect("bookings:crew")
 
 
 def set_list(request: HttpRequest) -> HttpResponse:

@@ -5,7 +5,6 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
-
 # Domains that never receive mail from the internet (RFC 2606 and RFC 6761 names,
 # mDNS, common internal suffixes): a sender there bounces or lands in spam.
 _RESERVED_SUFFIXES = (

@@ -313,8 +313,46 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# Redis may restart, fail over or hang. No email depends on a Celery message
+# (the outbox row is the record, and the sweep re-queues it), but workers must
+# come back by themselves when Redis does, and pages must not wait for it.
+# tests/test_broker_outage.py restarts and freezes a real Redis under a real worker.
+#
+# Reconnect for as long as it takes, at start-up and after losing the
+# connection: by default a worker gives up after 100 attempts (their waits grow
+# to 30 s, so about 48 minutes of outage) and exits.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops finishes rather than being killed:
+# killing a send after the mail server accepted the message is exactly what
+# sends it twice. Its message cannot be acknowledged on the lost connection,
+# so Redis redelivers it later, and it finds its row already sent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# broker_heartbeat is AMQP's (RabbitMQ) and unused with Redis. Its job, finding
+# a connection whose other end vanished without closing it (a failover, a NAT
+# or firewall timeout, a frozen server), is done here by TCP keepalive and
+# redis-py's health checks: kombu drops a worker's BRPOP whose answer is
+# overdue by health_check_interval (so a worker recovers within about 21 s,
+# not 51 s), and a command on a dead socket fails after socket_timeout instead
+# of waiting for ever.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 2,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+}
+# Queueing a task retries once, at once (a pooled connection may have died
+# with a Redis restart), instead of four times with waits: a page queueing an
+# email would wait for every attempt. With the broker gone, the email waits in
+# the outbox for the sweep (bookings.notifications._nudge).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0,
+    "interval_max": 0,
+}
 # The sweep expires stale holds, queues due reminders and re-queues due or
 # stuck emails. A minute is the reminders' precision.
 CELERY_BEAT_SCHEDULE = {

@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 from django.core.files.storage import storages
 
+from bookings import notifications
 from hengdian.celery import app as celery_app
 from workshops.models import InvitationLetter
 
@@ -16,6 +17,14 @@ def _celery_eager():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _broker_not_paused():
+    """A test that cut off the broker must not leave this process skipping the next tests' sends."""
+    notifications._broker_paused_until = 0.0
+    yield
+    notifications._broker_paused_until = 0.0
 
 
 @pytest.fixture(autouse=True)

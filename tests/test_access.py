@@ -65,6 +65,7 @@ class World:
 
     owner: object
     member: object
+    pending: object  # invited to the owner's crew, has not chosen a password yet
     other: object
     staff: dict
     studio_set: StudioSet
@@ -101,9 +102,12 @@ def world(db, private_storage) -> World:
     AccessAttempt.objects.create(username="x@example.com", ip_address="127.0.0.1", failures_since_start=1)
     AccessLog.objects.create(username="x@example.com", ip_address="127.0.0.1")
     AccessFailureLog.objects.create(username="x@example.com", ip_address="127.0.0.1", locked_out=False)
+    services.crew_member_add(crew=owner.crew, email="pending@example.com", full_name="Pending", by=owner)
+    pending = owner.crew.members.get(email="pending@example.com")
     return World(
         owner=owner,
         member=member,
+        pending=pending,
         other=other,
         staff=staff,
         studio_set=studio_set,
@@ -181,6 +185,7 @@ PUBLIC_RULES: dict[str, Rule] = {
     ),
     # Accounts
     "signup": Rule(lambda w: reverse("signup"), signed_in(302, anonymous=200)),
+    "signup_sent": Rule(lambda w: reverse("signup_sent"), everyone(200)),
     "login": Rule(lambda w: reverse("login"), signed_in(302, anonymous=200)),
     "logout": Rule(lambda w: reverse("logout"), everyone(405)),
     "password_change": Rule(lambda w: reverse("password_change"), signed_in(200)),
@@ -204,6 +209,9 @@ PUBLIC_RULES: dict[str, Rule] = {
     "workshops:register": Rule(
         lambda w: reverse("workshops:register", args=[w.enrolment.session.pk]), everyone(200)
     ),
+    "workshops:registration_sent": Rule(
+        lambda w: reverse("workshops:registration_sent", args=[w.enrolment.session.pk]), everyone(200)
+    ),
     # A crew's pages: its members only. Staff are nobody special on the site.
     "bookings:crew": Rule(lambda w: reverse("bookings:crew"), crew_page(other=200)),
     "bookings:list": Rule(lambda w: reverse("bookings:list"), signed_in(200)),
@@ -221,6 +229,12 @@ PUBLIC_RULES: dict[str, Rule] = {
         crew_page(302, other=302, member=400),
         "post",
         lambda w: {"full_name": "New Member", "email": "new.member@example.com"},
+    ),
+    # Only the owner sends an invitation again, and only to a member of their own crew.
+    "bookings:crew_member_invite_again": Rule(
+        lambda w: reverse("bookings:crew_member_invite_again", args=[w.pending.pk]),
+        crew_page(302, other=404, member=404),
+        "post",
     ),
     "bookings:calendar_reset": Rule(
         lambda w: reverse("bookings:calendar_reset"), crew_page(302, other=302), "post"

@@ -7,6 +7,7 @@ app_name = "workshops"
 urlpatterns = [
     path("workshops/", views.session_list, name="list"),
     path("workshops/sessions/<int:pk>/register/", views.register, name="register"),
+    path("workshops/sessions/<int:pk>/register/sent/", views.registration_sent, name="registration_sent"),
     path("workshops/<slug:slug>/", views.workshop_detail, name="detail"),
     path("enrolments/<slug:token>/", views.manage, name="manage"),
     path("enrolments/<slug:token>/cancel/", views.cancel, name="cancel"),

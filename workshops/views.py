@@ -64,20 +64,25 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            registration = services.enrolment_register(session=session, **form.service_kwargs())
+            services.enrolment_register(session=session, **form.service_kwargs())
         except services.EnrolmentError as exc:
             form.add_error(exc.field, str(exc))
         else:
-            if not registration.created:
-                # Says nothing about the existing enrolment: the link goes only to its owner's inbox.
-                return render(request, "workshops/already_enrolled.html", context)
-            messages.success(
-                request,
-                _("Thank you for registering. We have emailed you the link to this page; keep it private."),
-            )
-            return redirect(registration.enrolment)
+            # A new registration and a repeat of an enrolled address get the same answer, so
+            # the form cannot tell anyone who is enrolled: the private link goes only by
+            # email, to the address (the enrolment's, or "your link again").
+            return redirect("workshops:registration_sent", pk=session.pk)
     context["form"] = form
     return render(request, "workshops/register.html", context)
+
+
+@require_GET
+def registration_sent(request: HttpRequest, pk: int) -> HttpResponse:
+    published = Session.objects.filter(workshop__is_published=True).select_related("workshop")
+    session = get_object_or_404(published, pk=pk)
+    return render(
+        request, "workshops/registration_sent.html", {"session": session, "workshop": session.workshop}
+    )
 
 
 def private_page(view: Callable) -> Callable:

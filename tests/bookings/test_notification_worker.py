@@ -5,8 +5,7 @@ test database through its own connection — hence committed data, i.e.
 ``transaction=True`` — and appends to the same ``mail.outbox`` as the test.
 """
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,12 +21,11 @@ from bookings.models import Notification
 from hengdian.celery import app
 
 from ..factories import CrewOwnerFactory, StudioSetFactory
+from ..workers import wait_until
 from .helpers import FlakyBackend
 from .test_booking_request import days_from_now
 
 pytestmark = pytest.mark.celery_worker
-
-WORKER_TIMEOUT = 20.0  # seconds; generous for a slow CI machine
 
 
 @pytest.fixture
@@ -60,23 +58,6 @@ def live_worker() -> Iterator[None]:
     finally:
         app.control.purge()
         app.conf.task_always_eager, app.conf.worker_hijack_root_logger = previous
-
-
-def wait_until(condition: Callable[[], bool], *, nudge: Callable[[], object] | None = None) -> bool:
-    """Poll until ``condition`` holds, calling ``nudge`` (e.g. a sweep) between looks.
-
-    Sleeping is only acceptable here because the worker runs outside the
-    test's control; the code under test never sleeps and time is otherwise
-    controlled with time-machine.
-    """
-    deadline = time.monotonic() + WORKER_TIMEOUT
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        if nudge is not None:
-            nudge()
-        time.sleep(0.1)
-    return condition()
 
 
 def status_of(notification: Notification) -> str:

@@ -11,35 +11,59 @@ def open_menu(page):
     expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
 
 
-def test_a_coordinator_signs_up_their_crew_and_lands_on_its_page(page):
+def set_password_path(mail) -> str:
+    return re.search(r"https?://[^/\s]+(/accounts/password/reset/[\w-]+/[\w-]+/)", mail.body).group(1)
+
+
+def test_a_coordinator_signs_up_their_crew_chooses_a_password_from_the_email_and_lands_on_its_page(
+    page, mailoutbox
+):
     page.goto("/")
     open_menu(page)
     page.get_by_role("link", name="Sign up").click()
     expect(page).to_have_url(re.compile(r"/accounts/signup/$"))
+    expect(page.locator("#id_password1")).to_have_count(0)
 
     page.get_by_label("Company name").fill("Golden Phoenix Shorts")
     page.get_by_label("Contact phone").fill("+86 579 8655 1234")
     page.get_by_label("Country").select_option("CN")
     page.get_by_label("Your name").fill("Line producer")
     page.get_by_label("Email").fill("lp@goldenphoenix.example")
-    page.locator("#id_password1").fill("short")
-    page.locator("#id_password2").fill("short")
     page.get_by_role("button", name="Create account").click()
 
+    expect(page).to_have_url(re.compile(r"/accounts/signup/sent/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    user = User.objects.get(email="lp@goldenphoenix.example")
+    assert not user.has_usable_password()
+    (mail,) = mailoutbox
+    assert mail.to == ["lp@goldenphoenix.example"]
+
+    page.goto(set_password_path(mail))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose a password")
+    page.locator("#id_new_password1").fill("short")
+    page.locator("#id_new_password2").fill("short")
+    page.get_by_role("button", name="Save password").click()
     # A weak password is refused next to the field, and nothing is saved.
-    expect(page.locator("#div_id_password1")).to_contain_text("too short")
-    assert not User.objects.filter(email="lp@goldenphoenix.example").exists()
+    expect(page.locator("#div_id_new_password2")).to_contain_text("too short")
+    user.refresh_from_db()
+    assert not user.has_usable_password()
 
-    page.locator("#id_password1").fill("red-lanterns-at-dusk-7")
-    page.locator("#id_password2").fill("red-lanterns-at-dusk-7")
-    page.get_by_role("button", name="Create account").click()
+    page.locator("#id_new_password1").fill("red-lanterns-at-dusk-7")
+    page.locator("#id_new_password2").fill("red-lanterns-at-dusk-7")
+    page.get_by_role("button", name="Save password").click()
 
     expect(page).to_have_url(re.compile(r"/crew/$"))
+    expect(page.locator(".alert-success")).to_contain_text("Your password is set, and you are logged in.")
     expect(page.get_by_role("heading", level=1)).to_have_text("Golden Phoenix Shorts")
     expect(page.locator("#crew-members")).to_contain_text("lp@goldenphoenix.example")
-    user = User.objects.get(email="lp@goldenphoenix.example")
+    user.refresh_from_db()
+    assert user.check_password("red-lanterns-at-dusk-7")
     assert user.crew.name == "Golden Phoenix Shorts"
     assert user.is_crew_owner
+
+    # The link worked once.
+    page.goto(set_password_path(mail))
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link has expired")
 
 
 def test_the_language_switcher_changes_the_page(page):

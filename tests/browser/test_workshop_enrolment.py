@@ -17,7 +17,7 @@ def spanish(message: str) -> str:
     return translated
 
 
-def test_a_participant_in_spanish_joins_a_full_sessions_waiting_list_and_leaves_it(page):
+def test_a_participant_in_spanish_joins_a_full_sessions_waiting_list_and_leaves_it(page, mailoutbox):
     session = SessionFactory(capacity=1, workshop__title="Actuación para pantallas verticales")
     EnrolmentFactory(session=session)
 
@@ -44,6 +44,17 @@ def test_a_participant_in_spanish_joins_a_full_sessions_waiting_list_and_leaves_
     page.locator("#id_role").select_option("actor")
     page.locator("#id_consent").check()
     page.locator("#submit-id-register").click()
+
+    # The page only says to check the inbox: the private link is in the email.
+    expect(page).to_have_url(re.compile(rf"/workshops/sessions/{session.pk}/register/sent/$"))
+    expect(page.locator("#registration-sent")).to_be_visible()
+    (message,) = mailoutbox
+    assert message.to == ["mjfernandez@example.org"]
+    assert message.subject == spanish("You are on the waiting list: %(title)s") % {
+        "title": session.workshop.title
+    }
+    manage_path = re.search(r"https?://[^/\s]+(/enrolments/[\w-]{40,}/)", message.body).group(1)
+    page.goto(manage_path)
 
     expect(page).to_have_url(re.compile(r"/enrolments/[\w-]{40,}/$"))
     status = page.locator("#enrolment-status")

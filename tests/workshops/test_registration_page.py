@@ -1,8 +1,10 @@
+import re
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,21 +46,37 @@ def _url(session) -> str:
     return reverse("workshops:register", args=[session.pk])
 
 
-def test_a_free_place_is_confirmed_and_the_manage_page_says_so(client, django_capture_on_commit_callbacks):
+def _sent(session) -> str:
+    return reverse("workshops:registration_sent", args=[session.pk])
+
+
+def _manage_path(message) -> str:
+    """The private link in an email, as a path on this site."""
+    return re.search(r"https?://[^/\s]+(/enrolments/[\w-]+/)", message.body).group(1)
+
+
+def test_a_free_place_is_confirmed_and_the_emailed_link_opens_a_manage_page_that_says_so(
+    client, django_capture_on_commit_callbacks
+):
     session = SessionFactory(capacity=3)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(_url(session), _form(), follow=True)
 
     enrolment = Enrolment.objects.get()
-    assert response.redirect_chain == [(enrolment.get_absolute_url(), 302)]
+    assert response.redirect_chain == [(_sent(session), 302)]
+    page = response.content.decode()
+    assert "Check your inbox" in page
+    assert enrolment.manage_token not in page
     assert enrolment.status == Enrolment.Status.CONFIRMED
-    assert "your place is confirmed" in response.content.decode()
     assert [m.to for m in mail.outbox] == [["amara@example.org"]]
-    assert enrolment.manage_token in mail.outbox[0].body
+    assert _manage_path(mail.outbox[0]) == enrolment.get_absolute_url()
+    assert "your place is confirmed" in client.get(_manage_path(mail.outbox[0])).content.decode()
 
 
-def test_a_full_session_says_so_before_submitting_and_gives_the_waiting_list_position(client):
+def test_a_full_session_says_so_before_submitting_and_gives_the_waiting_list_position(
+    client, django_capture_on_commit_callbacks
+):
     session = SessionFactory(capacity=1)
     EnrolmentFactory(session=session)
 
@@ -67,11 +85,16 @@ def test_a_full_session_says_so_before_submitting_and_gives_the_waiting_list_pos
     assert "you would be number 1" in page
     assert "Join the waiting list" in page
 
-    response = client.post(_url(session), _form(), follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(_url(session), _form(), follow=True)
 
+    assert response.redirect_chain == [(_sent(session), 302)]
     enrolment = Enrolment.objects.get(email="amara@example.org")
     assert enrolment.status == Enrolment.Status.WAITLISTED
-    assert "You are number 1 on the waiting list" in response.content.decode()
+    (message,) = mail.outbox
+    assert "waiting list, at position 1" in message.body
+    manage = client.get(_manage_path(message)).content.decode()
+    assert "You are number 1 on the waiting list" in manage
 
 
 def test_a_visa_request_keeps_the_passport_data(client):
@@ -140,28 +163,58 @@ def test_passport_expiring_before_the_session_ends_is_refused(client):
 def test_names_in_any_script_are_stored_and_shown(client, name):
     session = SessionFactory()
 
-    response = client.post(_url(session), _form(full_name=name), follow=True)
+    client.post(_url(session), _form(full_name=name))
 
-    assert Enrolment.objects.get().full_name == name
-    assert name in response.content.decode()
+    enrolment = Enrolment.objects.get()
+    assert enrolment.full_name == name
+    assert name in client.get(enrolment.get_absolute_url()).content.decode()
 
 
-def test_registering_again_with_the_same_email_reveals_nothing(client, django_capture_on_commit_callbacks):
-    session = SessionFactory()
-    existing = EnrolmentFactory(session=session, email="amara@example.org", full_name="Amara Okafor")
+CSRF_TOKEN = re.compile(r'(?<=name="csrfmiddlewaretoken" value=")[^"]+|(?<="X-CSRFToken": ")[^"]+')
+
+
+def _answer(response) -> tuple:
+    """Everything the visitor can tell from the answer: where it led, the status and the text."""
+    return response.redirect_chain, response.status_code, CSRF_TOKEN.sub("", response.content.decode())
+
+
+@pytest.mark.parametrize("status", [Enrolment.Status.CONFIRMED, Enrolment.Status.WAITLISTED])
+def test_registering_again_with_an_enrolled_address_answers_exactly_like_a_new_registration(
+    django_capture_on_commit_callbacks, status
+):
+    waiting = status == Enrolment.Status.WAITLISTED
+    session = SessionFactory(capacity=1 if waiting else 5)
+    if waiting:
+        EnrolmentFactory(session=session)  # the one place is taken
+    existing = EnrolmentFactory(
+        session=session,
+        email="amara@example.org",
+        full_name="Amara Okafor",
+        status=status,
+        waitlist_order=1 if waiting else None,
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(_url(session), _form(email="Amara@Example.org", full_name="Mallory"))
+        new = Client().post(_url(session), _form(email="new@example.org"), follow=True)
+        repeat = Client().post(
+            _url(session), _form(email="Amara@Example.org", full_name="Mallory"), follow=True
+        )
 
-    page = response.content.decode()
-    assert response.status_code == 200
-    assert "already enrolled" in page
-    assert "sent the link to manage it to that address again" in page
+    assert _answer(repeat) == _answer(new)
+    page = repeat.content.decode()
     assert existing.manage_token not in page
     assert existing.full_name not in page
-    assert existing.passport_number not in page
-    assert Enrolment.objects.count() == 1
-    assert [m.to for m in mail.outbox] == [["amara@example.org"]]
+    assert Enrolment.objects.filter(email__in=["amara@example.org", "new@example.org"]).count() == 2
+    existing.refresh_from_db()
+    assert (existing.full_name, existing.status) == ("Amara Okafor", status)
+    link_again = next(m for m in mail.outbox if m.to == ["amara@example.org"])
+    assert _manage_path(link_again) == existing.get_absolute_url()
+    assert "You are already enrolled" in link_again.body
+
+
+def test_the_check_your_inbox_page_is_only_for_published_sessions(client):
+    assert client.get(_sent(SessionFactory())).status_code == 200
+    assert client.get(_sent(SessionFactory(workshop__is_published=False))).status_code == 404
 
 
 @pytest.mark.parametrize(
