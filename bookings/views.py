@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import selectors, services
 from .calendars import bookings_to_ics
@@ -386,6 +386,7 @@ def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
     return response
 
 
+@require_safe
 def crew_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The crew's private feed for calendar apps: the unguessable token is the key."""
     crew = get_object_or_404(Crew, calendar_token=token)
@@ -401,6 +402,10 @@ def crew_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def crew_calendar_reset(request: HttpRequest) -> HttpResponse:
     crew = _crew_for_member(request)
-    services.crew_calendar_reset(crew=crew)
+    try:
+        services.crew_calendar_reset(crew=crew, by=request.user)
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+        return _render_crew(request, crew, None, status=403)
     messages.success(request, _("Your calendar link was reset. Subscribe again with the new link."))
     return redirect("bookings:crew")
