@@ -10,12 +10,13 @@ from django_countries.fields import LazyTypedChoiceField
 
 from . import services
 from .models import DayRange, Equipment, StudioSet, User, phone_validator
+from .validators import validate_single_line
 
 
 class SignupForm(forms.Form):
-    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    full_name = forms.CharField(label=_("Your name"), max_length=150, validators=[validate_single_line])
     email = forms.EmailField(label=_("Email"), max_length=254)
-    company_name = forms.CharField(label=_("Company name"), max_length=200)
+    company_name = forms.CharField(label=_("Company name"), max_length=200, validators=[validate_single_line])
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=32, validators=[phone_validator])
     country = LazyTypedChoiceField(label=_("Country"), choices=countries)
     password1 = forms.CharField(
@@ -73,7 +74,7 @@ class SignupForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    full_name = forms.CharField(label=_("Name"), max_length=150)
+    full_name = forms.CharField(label=_("Name"), max_length=150, validators=[validate_single_line])
     email = forms.EmailField(label=_("Email"), max_length=254)
 
     def __init__(self, *args, **kwargs):

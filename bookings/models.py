@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from .validators import validate_single_line
+
 phone_validator = RegexValidator(
     regex=r"^\+?[0-9][0-9 ()\-]{5,24}$",
     message=_("Enter a phone number with 6 to 20 digits, e.g. +86 579 8655 0000."),
@@ -32,7 +34,7 @@ def new_calendar_token() -> str:
 class Crew(models.Model):
     """A production company's account; bookings belong to the crew, not one person."""
 
-    name = models.CharField(_("company name"), max_length=200)
+    name = models.CharField(_("company name"), max_length=200, validators=[validate_single_line])
     contact_phone = models.CharField(_("contact phone"), max_length=32, validators=[phone_validator])
     country = CountryField(_("country"))
     # Secret part of the crew's calendar feed URL; resetting it cuts off old subscriptions.
@@ -91,6 +93,12 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField(_("email address"), unique=True)
+    first_name = models.CharField(
+        _("first name"), max_length=150, blank=True, validators=[validate_single_line]
+    )
+    last_name = models.CharField(
+        _("last name"), max_length=150, blank=True, validators=[validate_single_line]
+    )
     crew = models.ForeignKey(
         Crew,
         verbose_name=_("crew"),
@@ -174,7 +182,7 @@ class StudioSet(models.Model):
         GREEN_SCREEN = "green_screen", _("Green screen")
         OTHER = "other", _("Other")
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
     slug = models.SlugField(_("slug"), max_length=200, unique=True)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     description = models.TextField(_("description"), blank=True)
@@ -255,7 +263,7 @@ class SetPhoto(models.Model):
         validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp"]), validate_photo_size],
         help_text=_("JPEG, PNG or WebP, at most 5 MB."),
     )
-    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    caption = models.CharField(_("caption"), max_length=200, blank=True, validators=[validate_single_line])
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
@@ -281,7 +289,7 @@ class Equipment(models.Model):
         TELEPROMPTER = "teleprompter", _("Teleprompter")
         POWER = "power", _("Power")
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
     slug = models.SlugField(_("slug"), max_length=200, unique=True)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     description = models.TextField(_("description"), blank=True)
