@@ -6,7 +6,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import (
-    FileExtensionValidator,
     MaxValueValidator,
     MinValueValidator,
     RegexValidator,
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from .images import ReencodedImageField, validate_image_extension, validate_image_upload
 from .validators import validate_single_line
 
 phone_validator = RegexValidator(
@@ -234,16 +234,9 @@ class StudioSet(models.Model):
         return [f.strip() for f in self.features.split(",") if f.strip()]
 
 
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
-
-
 def validate_photo_size(file) -> None:
-    from django.core.exceptions import ValidationError
-
-    if file.size > MAX_PHOTO_BYTES:
-        raise ValidationError(
-            _("A photo can be at most 5 MB; this one is %(size).1f MB."), params={"size": file.size / 2**20}
-        )
+    """Migration 0005 refers to this; the limits are ``validate_image_upload``'s now."""
+    validate_image_upload(file)
 
 
 def set_photo_path(instance: "SetPhoto", filename: str) -> str:
@@ -256,12 +249,9 @@ class SetPhoto(models.Model):
     studio_set = models.ForeignKey(
         StudioSet, verbose_name=_("set"), on_delete=models.CASCADE, related_name="photos"
     )
-    # ImageField makes Pillow open the file, so a renamed non-image is refused.
-    image = models.ImageField(
-        _("photo"),
-        upload_to=set_photo_path,
-        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp"]), validate_photo_size],
-        help_text=_("JPEG, PNG or WebP, at most 5 MB."),
+    # Stored re-encoded by Pillow: never the uploaded bytes (bookings/images.py).
+    image = ReencodedImageField(
+        _("photo"), upload_to=set_photo_path, validators=[validate_image_extension, validate_image_upload]
     )
     caption = models.CharField(_("caption"), max_length=200, blank=True, validators=[validate_single_line])
     position = models.PositiveSmallIntegerField(_("position"), default=0)

@@ -1,7 +1,8 @@
-"""Requests refused before any view sees them."""
+"""Requests refused before any view sees them: bytes no page accepts, bodies larger than any form."""
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
@@ -47,4 +48,31 @@ class RejectNulBytesMiddleware:
                 )
         for name in [name for name, value in request.COOKIES.items() if NUL in name or NUL in value]:
             del request.COOKIES[name]
+        return self.get_response(request)
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a request body larger than any of our forms can be (413) before reading it.
+
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` does not count uploaded files, and the upload
+    handler (``hengdian.uploads``) stops keeping a file past the image limit but still
+    has to read past it to reach the other fields; this caps what is read at all.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body without a valid length
+        if length > settings.UPLOAD_MAX_REQUEST_BYTES:
+            return error_page(
+                request,
+                "413.html",
+                413,
+                max_request_mb=f"{settings.UPLOAD_MAX_REQUEST_BYTES / 2**20:g}",
+                max_image_mb=f"{settings.IMAGE_UPLOAD_MAX_BYTES / 2**20:g}",
+            )
         return self.get_response(request)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.storage import storages
-from django.core.validators import FileExtensionValidator, MinValueValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from bookings.images import ReencodedImageField, validate_image_extension, validate_image_upload
 from bookings.validators import validate_single_line
 
 
@@ -46,11 +47,12 @@ class Workshop(models.Model):
         blank=True,
         help_text=_("Comma-separated, e.g. vertical framing, pacing."),
     )
-    cover_image = models.ImageField(
+    # Stored re-encoded by Pillow: never the uploaded bytes (bookings/images.py).
+    cover_image = ReencodedImageField(
         _("cover image"),
         upload_to="workshops/",
         blank=True,
-        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp"])],
+        validators=[validate_image_extension, validate_image_upload],
     )
     is_published = models.BooleanField(_("published"), default=False)
 
