@@ -224,6 +224,8 @@ class BasePartFormSet(forms.BaseFormSet):
     }
 
 
+# absolute_max: a forged form count builds no more forms than a request can hold
+# (Django's default allows a thousand more, which took seconds to validate and render).
 BookingPartFormSet = forms.formset_factory(
     BookingPartForm,
     formset=BasePartFormSet,
@@ -231,10 +233,17 @@ BookingPartFormSet = forms.formset_factory(
     min_num=1,
     validate_min=True,
     max_num=6,
+    absolute_max=6,
     validate_max=True,
 )
 BookingItemFormSet = forms.formset_factory(
-    BookingItemForm, formset=BaseItemFormSet, extra=0, can_delete=True, max_num=20, validate_max=True
+    BookingItemForm,
+    formset=BaseItemFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=20,
+    absolute_max=20,
+    validate_max=True,
 )
 
 

@@ -287,3 +287,29 @@ def test_nothing_is_written_by_a_refused_request(client, crew_owner):
     client.post("/bookings/new/?set=%00", {"parts-TOTAL_FORMS": "1"})
     client.post(f"/workshops/sessions/{session.pk}/register/?x=%00", {"full_name": "A"})
     assert (Booking.objects.count(), Crew.objects.count(), session.enrolments.count()) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/bookings/new/", "/bookings/quote/"])
+def test_a_forged_form_count_builds_no_more_forms_than_a_request_can_hold(
+    client, crew_owner, url, django_assert_max_num_queries
+):
+    client.force_login(crew_owner)
+    client.get("/bookings/")
+    # A thousand forms took eight seconds to build and answered with 5 MB of HTML; now
+    # at most 6 set forms and 20 equipment forms are built (one query each to list the choices).
+    with django_assert_max_num_queries(35):
+        response = client.post(
+            url,
+            {
+                "parts-TOTAL_FORMS": "99999",
+                "parts-INITIAL_FORMS": "0",
+                "items-TOTAL_FORMS": "1000",
+                "items-INITIAL_FORMS": "0",
+            },
+        )
+    assert response.status_code < 500
+    assert len(response.content) < 200_000
+    if url == "/bookings/new/":
+        assert response.status_code == 400
+        assert "A request can hold at most 6 sets" in response.content.decode()
