@@ -293,6 +293,19 @@ def test_exif_is_applied_to_the_pixels_and_then_stripped(staff, media):
 
 
 @pytest.mark.django_db
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
+def test_a_photo_with_corrupt_exif_is_still_taken(staff, media):
+    # Cameras and editing apps write broken EXIF often enough: it must cost nothing but the EXIF.
+    corrupt = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06"
+    content = image_bytes("JPEG", exif=corrupt)
+    response = post_photo(staff, StudioSetFactory(), SimpleUploadedFile("odd.jpg", content))
+    assert response.status_code == 302
+    with Image.open(io.BytesIO(_stored(SetPhoto.objects.get()))) as stored:
+        assert stored.size == (40, 30)
+        assert not stored.getexif()
+
+
+@pytest.mark.django_db
 def test_transparency_survives_re_encoding(staff, media):
     content = image_bytes("PNG", mode="RGBA")
     post_photo(staff, StudioSetFactory(), SimpleUploadedFile("logo.png", content))
