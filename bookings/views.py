@@ -256,6 +256,9 @@ def _requests_from(parts, items) -> list[services.SetRequest]:
             lines,
         )
         for f in parts.forms
+        # A row added with "add another set" and left empty is valid and holds nothing;
+        # the formset's minimum makes sure at least one row is filled in.
+        if f.cleaned_data
     ]
 
 
