@@ -6,13 +6,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 NUL = "\x00"
 
 
 def error_page(request: HttpRequest, template: str, status: int, **context) -> HttpResponse:
-    """An error page in the visitor's language; these run before LocaleMiddleware has chosen it."""
+    """An error page in the visitor's language; these run before LocaleMiddleware has chosen it
+    (so the messages passed in are lazy, translated here)."""
     with translation.override(translation.get_language_from_request(request)):
         return render(request, template, context, status=status)
 
