@@ -1,12 +1,15 @@
 import csv
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 from zoneinfo import ZoneInfo
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -51,6 +54,34 @@ class CrewMemberAdminForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "language", "is_active"]
+
+
+class BoundedDateChangeList(ChangeList):
+    """The change list, with the date drill-down kept inside the calendar.
+
+    The admin works out the end of the year, month or day drilled into by itself; for
+    December 9999 that is past ``date.max`` (an OverflowError, so a 500), and near year 1
+    the time-zone conversion is. A year outside 2–9998 is refused the way the admin
+    refuses any filter it cannot apply: back to the whole list, flagged with ``?e=1``.
+    """
+
+    def get_filters(self, request):
+        years = self.filter_params.get(f"{self.date_hierarchy}__year") if self.date_hierarchy else None
+        if years:
+            try:
+                year = int(years[-1])
+            except ValueError as exc:
+                raise IncorrectLookupParameters(exc) from exc
+            if not MINYEAR < year < MAXYEAR:
+                raise IncorrectLookupParameters(f"year {year} is out of range")
+        return super().get_filters(request)
+
+
+class BoundedDateHierarchyMixin:
+    """For every admin with a ``date_hierarchy``."""
+
+    def get_changelist(self, request, **kwargs):
+        return BoundedDateChangeList
 
 
 @admin.register(User)
@@ -134,7 +165,7 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(Crew)
-class CrewAdmin(admin.ModelAdmin):
+class CrewAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     view_on_site = False  # the crew page is the crew's own, not a public page
     list_display = ["name", "country", "contact_phone", "member_count", "created_at"]
     list_filter = ["country"]
@@ -174,7 +205,7 @@ class EquipmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Blackout)
-class BlackoutAdmin(admin.ModelAdmin):
+class BlackoutAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     list_display = ["start_date", "end_date", "studio_set", "equipment", "units", "reason", "note"]
     list_filter = ["reason", "studio_set", "equipment"]
     list_select_related = ["studio_set", "equipment"]
@@ -283,7 +314,7 @@ def csv_safe(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-class RecordOnlyAdmin(admin.ModelAdmin):
+class RecordOnlyAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     """A record staff may read but never add, edit or delete here."""
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -737,3 +768,15 @@ class NotificationAdmin(RecordOnlyAdmin):
                 % {"count": skipped},
                 messages.WARNING,
             )
+
+
+# --- Installed apps' lists --------------------------------------------------------
+
+# django-axes' lock-out lists have a date drill-down too, with the same overflow.
+for _model in (AccessAttempt, AccessFailureLog, AccessLog):
+    if admin.site.is_registered(_model):
+        _admin_class = type(admin.site.get_model_admin(_model))
+        admin.site.unregister(_model)
+        admin.site.register(
+            _model, type(_admin_class.__name__, (BoundedDateHierarchyMixin, _admin_class), {})
+        )

@@ -9,18 +9,19 @@ from django_countries.fields import LazyTypedChoiceField
 
 from . import services
 from .models import DayRange, Equipment, StudioSet, phone_validator
+from .validators import validate_single_line
 
 
 class SignupForm(forms.Form):
     """A new crew. No password here: the owner chooses one from the link emailed to the address."""
 
-    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    full_name = forms.CharField(label=_("Your name"), max_length=150, validators=[validate_single_line])
     email = forms.EmailField(
         label=_("Email"),
         max_length=254,
         help_text=_("We email you a link to choose your password and finish creating the account."),
     )
-    company_name = forms.CharField(label=_("Company name"), max_length=200)
+    company_name = forms.CharField(label=_("Company name"), max_length=200, validators=[validate_single_line])
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=32, validators=[phone_validator])
     country = LazyTypedChoiceField(label=_("Country"), choices=countries)
 
@@ -46,7 +47,7 @@ class SignupForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    full_name = forms.CharField(label=_("Name"), max_length=150)
+    full_name = forms.CharField(label=_("Name"), max_length=150, validators=[validate_single_line])
     email = forms.EmailField(label=_("Email"), max_length=254)
 
     def __init__(self, *args, **kwargs):
@@ -194,6 +195,8 @@ class BasePartFormSet(forms.BaseFormSet):
     }
 
 
+# absolute_max: a forged form count builds no more forms than a request can hold
+# (Django's default allows a thousand more, which took seconds to validate and render).
 BookingPartFormSet = forms.formset_factory(
     BookingPartForm,
     formset=BasePartFormSet,
@@ -201,10 +204,17 @@ BookingPartFormSet = forms.formset_factory(
     min_num=1,
     validate_min=True,
     max_num=6,
+    absolute_max=6,
     validate_max=True,
 )
 BookingItemFormSet = forms.formset_factory(
-    BookingItemForm, formset=BaseItemFormSet, extra=0, can_delete=True, max_num=20, validate_max=True
+    BookingItemForm,
+    formset=BaseItemFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=20,
+    absolute_max=20,
+    validate_max=True,
 )
 
 

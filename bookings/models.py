@@ -6,7 +6,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import (
-    FileExtensionValidator,
     MaxValueValidator,
     MinValueValidator,
     RegexValidator,
@@ -18,6 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+
+from .images import ReencodedImageField, validate_image_extension, validate_image_upload
+from .validators import validate_single_line
 
 phone_validator = RegexValidator(
     regex=r"^\+?[0-9][0-9 ()\-]{5,24}$",
@@ -32,7 +34,7 @@ def new_calendar_token() -> str:
 class Crew(models.Model):
     """A production company's account; bookings belong to the crew, not one person."""
 
-    name = models.CharField(_("company name"), max_length=200)
+    name = models.CharField(_("company name"), max_length=200, validators=[validate_single_line])
     contact_phone = models.CharField(_("contact phone"), max_length=32, validators=[phone_validator])
     country = CountryField(_("country"))
     # Secret part of the crew's calendar feed URL; resetting it cuts off old subscriptions.
@@ -91,6 +93,12 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField(_("email address"), unique=True)
+    first_name = models.CharField(
+        _("first name"), max_length=150, blank=True, validators=[validate_single_line]
+    )
+    last_name = models.CharField(
+        _("last name"), max_length=150, blank=True, validators=[validate_single_line]
+    )
     crew = models.ForeignKey(
         Crew,
         verbose_name=_("crew"),
@@ -174,7 +182,7 @@ class StudioSet(models.Model):
         GREEN_SCREEN = "green_screen", _("Green screen")
         OTHER = "other", _("Other")
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
     slug = models.SlugField(_("slug"), max_length=200, unique=True)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     description = models.TextField(_("description"), blank=True)
@@ -226,16 +234,9 @@ class StudioSet(models.Model):
         return [f.strip() for f in self.features.split(",") if f.strip()]
 
 
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
-
-
 def validate_photo_size(file) -> None:
-    from django.core.exceptions import ValidationError
-
-    if file.size > MAX_PHOTO_BYTES:
-        raise ValidationError(
-            _("A photo can be at most 5 MB; this one is %(size).1f MB."), params={"size": file.size / 2**20}
-        )
+    """Migration 0005 refers to this; the limits are ``validate_image_upload``'s now."""
+    validate_image_upload(file)
 
 
 def set_photo_path(instance: "SetPhoto", filename: str) -> str:
@@ -248,14 +249,11 @@ class SetPhoto(models.Model):
     studio_set = models.ForeignKey(
         StudioSet, verbose_name=_("set"), on_delete=models.CASCADE, related_name="photos"
     )
-    # ImageField makes Pillow open the file, so a renamed non-image is refused.
-    image = models.ImageField(
-        _("photo"),
-        upload_to=set_photo_path,
-        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp"]), validate_photo_size],
-        help_text=_("JPEG, PNG or WebP, at most 5 MB."),
+    # Stored re-encoded by Pillow: never the uploaded bytes (bookings/images.py).
+    image = ReencodedImageField(
+        _("photo"), upload_to=set_photo_path, validators=[validate_image_extension, validate_image_upload]
     )
-    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    caption = models.CharField(_("caption"), max_length=200, blank=True, validators=[validate_single_line])
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
@@ -281,7 +279,7 @@ class Equipment(models.Model):
         TELEPROMPTER = "teleprompter", _("Teleprompter")
         POWER = "power", _("Power")
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
     slug = models.SlugField(_("slug"), max_length=200, unique=True)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     description = models.TextField(_("description"), blank=True)

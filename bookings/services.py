@@ -525,8 +525,13 @@ def booking_complete_finished(*, now: datetime | None = None) -> int:
     )
 
 
-def crew_calendar_reset(*, crew: Crew) -> Crew:
-    """A new secret for the crew's calendar feed; the old link stops working."""
+def crew_calendar_reset(*, crew: Crew, by: User) -> Crew:
+    """A new secret for the crew's calendar feed; the old link stops working.
+
+    Only the owner may: a reset cuts off every member's subscription at once.
+    """
+    if not (by.crew_id == crew.pk and by.is_crew_owner):
+        raise AccountError(_("Only the crew's owner can reset the calendar link."))
     crew.calendar_token = new_calendar_token()
     crew.save(update_fields=["calendar_token"])
     return crew

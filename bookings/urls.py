@@ -1,6 +1,33 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
+
+
+class _StringConverter:
+    # A value outside the pattern cannot exist, so it is a 404 before the database is asked.
+    regex: str
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class ReferenceConverter(_StringConverter):
+    """A booking reference in the shape ``new_reference`` makes."""
+
+    regex = "HD-[0-9A-Z]{6}"
+
+
+class TokenConverter(_StringConverter):
+    """A URL-safe secret (``secrets.token_urlsafe``), no longer than its column."""
+
+    regex = "[A-Za-z0-9_-]{1,64}"
+
+
+register_converter(ReferenceConverter, "reference")
+register_converter(TokenConverter, "token")
 
 app_name = "bookings"
 
@@ -17,8 +44,8 @@ urlpatterns = [
     path("bookings/", views.booking_list, name="list"),
     path("bookings/new/", views.booking_new, name="new"),
     path("bookings/quote/", views.booking_quote, name="quote"),
-    path("bookings/feed/<str:token>.ics", views.crew_calendar_feed, name="feed"),
-    path("bookings/<str:reference>.ics", views.booking_ics, name="ics"),
-    path("bookings/<str:reference>/", views.booking_detail, name="detail"),
-    path("bookings/<str:reference>/cancel/", views.booking_cancel, name="cancel"),
+    path("bookings/feed/<token:token>.ics", views.crew_calendar_feed, name="feed"),
+    path("bookings/<reference:reference>.ics", views.booking_ics, name="ics"),
+    path("bookings/<reference:reference>/", views.booking_detail, name="detail"),
+    path("bookings/<reference:reference>/cancel/", views.booking_cancel, name="cancel"),
 ]

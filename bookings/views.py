@@ -1,3 +1,4 @@
+import re
 from base64 import b32encode
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,7 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -41,6 +42,7 @@ from .forms import (
 from .models import Booking, Crew, DayRange, Equipment, Notification, StudioSet
 
 SETS_PER_PAGE = 12
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,200}")
 
 
 @require_http_methods(["GET", "POST"])
@@ -202,20 +204,46 @@ def set_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# How far the set calendar pages back and forward: bookings end at most
+# BOOKING_MAX_DAYS_AHEAD away, and history older than this is the admin's business.
+CALENDAR_MONTHS_BACK = 24
+CALENDAR_MONTHS_AHEAD = 24
+MONTH_PATTERN = re.compile(r"([0-9]+)-([0-9]{1,2})")
+
+
+def _add_months(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def _month(value: str | None, today: date) -> date:
-    try:
-        year, month = (int(part) for part in (value or "").split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        return today.replace(day=1)
+    """The month asked for as ``YYYY-MM``; this month if the value is malformed, and a 404
+    for a month outside the calendar's range (e.g. 9999-12, whose next month cannot exist)."""
+    this_month = today.replace(day=1)
+    match = MONTH_PATTERN.fullmatch(value or "")
+    if match is None or not 1 <= int(match[2]) <= 12:
+        return this_month
+    if len(match[1]) > 4:
+        raise Http404(_("The calendar does not go that far."))
+    year, month = int(match[1]), int(match[2])
+    first_shown = _add_months(this_month, -CALENDAR_MONTHS_BACK)
+    last_shown = _add_months(this_month, CALENDAR_MONTHS_AHEAD)
+    if not (first_shown.year, first_shown.month) <= (year, month) <= (last_shown.year, last_shown.month):
+        raise Http404(_("The calendar does not go that far."))
+    return date(year, month, 1)
 
 
 def set_detail(request: HttpRequest, slug: str) -> HttpResponse:
     studio_set = get_object_or_404(StudioSet.objects.prefetch_related("photos"), slug=slug, is_active=True)
     today = timezone.localdate()
     first = _month(request.GET.get("month"), today)
-    previous_month = (first - timedelta(days=1)).replace(day=1)
-    next_month = (first + timedelta(days=32)).replace(day=1)
+    this_month = today.replace(day=1)
+    previous_month = _add_months(first, -1)
+    next_month = _add_months(first, 1)
+    if previous_month < _add_months(this_month, -CALENDAR_MONTHS_BACK):
+        previous_month = None
+    if next_month > _add_months(this_month, CALENDAR_MONTHS_AHEAD):
+        next_month = None
     context = {
         "studio_set": studio_set,
         "month": first,
@@ -295,6 +323,9 @@ def _requests_from(parts, items) -> list[services.SetRequest]:
             lines,
         )
         for f in parts.forms
+        # A row added with "add another set" and left empty is valid and holds nothing;
+        # the formset's minimum makes sure at least one row is filled in.
+        if f.cleaned_data
     ]
 
 
@@ -355,7 +386,10 @@ def booking_new(request: HttpRequest) -> HttpResponse:
         initial.update(start_date=proposed.cleaned_data["start"], end_date=proposed.cleaned_data["end"])
     slug = request.GET.get("set")
     if slug:
-        studio_set = StudioSet.objects.filter(slug=slug, is_active=True).first()
+        # Only a well-formed slug can name a set; anything else is not worth a query.
+        studio_set = (
+            StudioSet.objects.filter(slug=slug, is_active=True).first() if SLUG.fullmatch(slug) else None
+        )
         if studio_set is None:
             messages.error(request, _("That set is not open for booking; choose another one."))
         else:
@@ -422,6 +456,7 @@ def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
     return response
 
 
+@require_safe
 def crew_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The crew's private feed for calendar apps: the unguessable token is the key."""
     crew = get_object_or_404(Crew, calendar_token=token)
@@ -437,7 +472,11 @@ def crew_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def crew_calendar_reset(request: HttpRequest) -> HttpResponse:
     crew = _crew_for_member(request)
-    services.crew_calendar_reset(crew=crew)
+    try:
+        services.crew_calendar_reset(crew=crew, by=request.user)
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+        return _render_crew(request, crew, None, status=403)
     messages.success(request, _("Your calendar link was reset. Subscribe again with the new link."))
     return redirect("bookings:crew")
 

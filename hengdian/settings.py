@@ -83,6 +83,10 @@ MIDDLEWARE = [
     "hengdian.headers.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session is read: it drops cookies holding a NUL.
+    "hengdian.middleware.RejectNulBytesMiddleware",
+    # Before anything reads the body (CSRF does).
+    "hengdian.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -263,6 +267,33 @@ STORAGES = {
         )
     },
 }
+
+# --- Uploads ----------------------------------------------------------------
+# The only uploads are images (set photos, workshop covers), re-encoded before
+# they are stored (bookings/images.py). No file is kept past the size limit
+# (hengdian/uploads.py), a body larger than UPLOAD_MAX_REQUEST_MB is refused
+# with 413 before it is read, and the pixel count is checked from the header,
+# before anything is decoded.
+IMAGE_UPLOAD_MAX_BYTES = _env("IMAGE_UPLOAD_MAX_MB", env.int, 5) * 2**20
+IMAGE_UPLOAD_MAX_PIXELS = _env("IMAGE_UPLOAD_MAX_MEGAPIXELS", env.int, 40) * 1_000_000
+# One form: the admin's set page can send several photos at once.
+UPLOAD_MAX_REQUEST_BYTES = _env("UPLOAD_MAX_REQUEST_MB", env.int, 32) * 2**20
+FILE_UPLOAD_HANDLERS = [
+    "hengdian.uploads.ImageSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# A file larger than this waits in a temporary file, not in a worker's memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2**20
+# Everything but files in one request; our longest text field holds 2,000 characters.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2**20
+if not 0 < IMAGE_UPLOAD_MAX_BYTES <= UPLOAD_MAX_REQUEST_BYTES:
+    raise ImproperlyConfigured(
+        "The environment variable UPLOAD_MAX_REQUEST_MB must be at least IMAGE_UPLOAD_MAX_MB, "
+        "and IMAGE_UPLOAD_MAX_MB above 0."
+    )
+if IMAGE_UPLOAD_MAX_PIXELS <= 0:
+    raise ImproperlyConfigured("The environment variable IMAGE_UPLOAD_MAX_MEGAPIXELS must be above 0.")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

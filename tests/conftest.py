@@ -1,3 +1,6 @@
+import os
+
+import hypothesis
 import pytest
 from django.core.cache import cache
 from django.core.files.storage import storages
@@ -82,3 +85,26 @@ def owner_client(client, crew_owner):
 def staff_client(client, staff_admin):
     """The admin, as a superuser who has completed the staff log-in."""
     return login_staff(client, staff_admin)
+
+
+# The fuzz test's budget (tests/test_fuzz.py). "ci" runs the same examples every
+# time, 150 per form (more for the cheap ones), about a minute in all; "deep"
+# searches longer and at random: HYPOTHESIS_PROFILE=deep pytest tests/test_fuzz.py.
+hypothesis.settings.register_profile(
+    "ci",
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[
+        # The examples share one test's database on purpose: rows pile up as they would in use.
+        hypothesis.HealthCheck.function_scoped_fixture,
+        hypothesis.HealthCheck.too_slow,
+        hypothesis.HealthCheck.data_too_large,
+    ],
+)
+hypothesis.settings.register_profile(
+    "deep", parent=hypothesis.settings.get_profile("ci"), max_examples=2000, derandomize=False
+)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -236,8 +236,9 @@ PUBLIC_RULES: dict[str, Rule] = {
         crew_page(302, other=404, member=404),
         "post",
     ),
+    # Resetting the feed cuts off everyone's subscription: the owner's decision.
     "bookings:calendar_reset": Rule(
-        lambda w: reverse("bookings:calendar_reset"), crew_page(302, other=302), "post"
+        lambda w: reverse("bookings:calendar_reset"), crew_page(302, other=302, member=403), "post"
     ),
     # The calendar feed's token is its key: anyone holding it may read it, nobody guesses it.
     "bookings:feed": Rule(

@@ -75,13 +75,14 @@ def catalogue(settings, tmp_path):
 @pytest.mark.django_db
 def test_public_pages_have_no_inline_code(client, catalogue):
     studio_set, session = catalogue
+    next_month = (timezone.localdate().replace(day=1) + timedelta(days=32)).replace(day=1)
     _assert_no_inline_code(
         client,
         [
             "/",
             "/sets/",
             studio_set.get_absolute_url(),
-            f"{studio_set.get_absolute_url()}?month=2030-01",
+            f"{studio_set.get_absolute_url()}?month={next_month:%Y-%m}",
             "/equipment/",
             "/workshops/",
             session.workshop.get_absolute_url(),

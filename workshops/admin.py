@@ -25,7 +25,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
-from bookings.admin import STUDIO_TZ, ReadOnlyInline, RecordOnlyAdmin, csv_safe
+from bookings.admin import STUDIO_TZ, BoundedDateHierarchyMixin, ReadOnlyInline, RecordOnlyAdmin, csv_safe
 from bookings.models import Notification
 
 from . import selectors, services
@@ -191,7 +191,7 @@ class WorkshopAdmin(admin.ModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     form = SessionAdminForm
     list_display = [
         "workshop",
@@ -343,7 +343,7 @@ class EnrolmentAdminForm(forms.ModelForm):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(admin.ModelAdmin):
+class EnrolmentAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     """Enrolments are made through the public form and never deleted; staff cancel instead.
 
     Without the visa officer's permission the passport fields, the letters and

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from bookings.validators import one_line
+
 from .models import Enrolment
 
 
@@ -15,10 +17,11 @@ def enrolment_to_ics(enrolment: Enrolment) -> bytes:
     event = Event()
     event.add("uid", f"enrolment-{enrolment.pk}@hengdian-studio-booking")
     event.add("dtstamp", timezone.now())
-    event.add("summary", session.workshop.title)
+    # One line even for titles and venues saved before names were validated.
+    event.add("summary", one_line(session.workshop.title))
     event.add("dtstart", session.starts_at)
     event.add("dtend", session.ends_at)
-    event.add("location", f"{session.venue}, Hengdian World Studios, Dongyang, Zhejiang")
+    event.add("location", f"{one_line(session.venue)}, Hengdian World Studios, Dongyang, Zhejiang")
     event.add("status", "CONFIRMED" if enrolment.status == Enrolment.Status.CONFIRMED else "TENTATIVE")
     event.add("url", f"{settings.SITE_URL}{enrolment.get_absolute_url()}")
     calendar.add_component(event)

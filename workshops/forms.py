@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from bookings.validators import validate_single_line
+
 from .models import Enrolment, Session
 
 PASSPORT_FIELDS = ("passport_number", "passport_expiry", "date_of_birth")
@@ -62,6 +64,9 @@ class EnrolmentForm(forms.ModelForm):
         self.session = session
         self.fields["email"].widget.attrs["autocomplete"] = "email"
         self.fields["full_name"].widget.attrs["autocomplete"] = "name"
+        # Refused before clean_full_name folds whitespace: a pasted tab or line break is
+        # reported, not silently changed in a name that must match the passport.
+        self.fields["full_name"].validators.append(validate_single_line)
         self.fields["passport_number"].widget.attrs["autocomplete"] = "off"
         self.fields["website"].widget.attrs.update(tabindex="-1", autocomplete="off")
         self.helper = FormHelper()

@@ -4,13 +4,16 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.storage import storages
-from django.core.validators import FileExtensionValidator, MinValueValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+
+from bookings.images import ReencodedImageField, validate_image_extension, validate_image_upload
+from bookings.validators import validate_single_line
 
 
 def new_manage_token() -> str:
@@ -26,7 +29,7 @@ def private_storage():
 class Workshop(models.Model):
     """A course run by the International Business Department, e.g. a production intensive."""
 
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, validators=[validate_single_line])
     slug = models.SlugField(_("slug"), max_length=200, unique=True)
     summary = models.CharField(_("summary"), max_length=300)
     description = models.TextField(_("description"), blank=True)
@@ -44,11 +47,12 @@ class Workshop(models.Model):
         blank=True,
         help_text=_("Comma-separated, e.g. vertical framing, pacing."),
     )
-    cover_image = models.ImageField(
+    # Stored re-encoded by Pillow: never the uploaded bytes (bookings/images.py).
+    cover_image = ReencodedImageField(
         _("cover image"),
         upload_to="workshops/",
         blank=True,
-        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp"])],
+        validators=[validate_image_extension, validate_image_upload],
     )
     is_published = models.BooleanField(_("published"), default=False)
 
@@ -98,7 +102,7 @@ class Session(models.Model):
     )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
-    venue = models.CharField(_("venue"), max_length=200)
+    venue = models.CharField(_("venue"), max_length=200, validators=[validate_single_line])
     language = models.CharField(_("language of instruction"), max_length=10, choices=Language.choices)
     interpretation = models.JSONField(
         _("interpretation into"),
@@ -159,7 +163,9 @@ class Enrolment(models.Model):
     session = models.ForeignKey(
         Session, verbose_name=_("session"), on_delete=models.PROTECT, related_name="enrolments"
     )
-    full_name = models.CharField(_("full name as in passport"), max_length=200)
+    full_name = models.CharField(
+        _("full name as in passport"), max_length=200, validators=[validate_single_line]
+    )
     # Stored lower-cased by the service, so the unique constraint ignores case.
     email = models.EmailField(_("email"))
     country_of_residence = CountryField(_("country of residence"))

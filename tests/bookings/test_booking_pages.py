@@ -192,6 +192,24 @@ def test_add_buttons_add_a_form_without_booking(owner_client):
     assert no_rows_written()
 
 
+@pytest.mark.django_db
+def test_a_set_row_added_and_left_empty_is_ignored(owner_client, crew_owner):
+    studio_set = StudioSetFactory(daily_rate=Decimal("5000"))
+    days = days_from_now(3, 2)
+    # "Add another set", then nothing chosen in the new row: the quote and the
+    # request both answered 500.
+    data = form_data(studio_set.slug, days.start, days.end, **{"parts-TOTAL_FORMS": "2"})
+
+    quote = owner_client.post(reverse("bookings:quote"), data)
+    assert quote.status_code == 200
+    assert "10,000" in quote.content.decode()
+
+    response = owner_client.post(reverse("bookings:new"), data)
+    booking = Booking.objects.get()
+    assert response.status_code == 302
+    assert (booking.studio_set, booking.quote_total) == (studio_set, Decimal("10000"))
+
+
 # --- Managing bookings -----------------------------------------------------------
 
 

@@ -237,7 +237,8 @@ def test_an_address_with_an_account_gets_the_same_answer_and_is_told_by_email(
     assert notifications.SEND_TIME_LINK not in row.body_text
     mail = next(m for m in mailoutbox if m.to == [other_crew_member.email])
     assert crew_owner.crew.name in mail.subject
-    assert "an email address belongs to one account only" in mail.body
+    # In the address owner's language, not the crew owner's.
+    assert "una dirección de correo electrónico pertenece a una sola cuenta" in mail.body
 
 
 @pytest.mark.django_db
