@@ -3,6 +3,7 @@ import os
 import hypothesis
 import pytest
 from django.core.cache import cache
+from django.test import override_settings
 from django.core.files.storage import storages
 
 from bookings import notifications
@@ -11,6 +12,14 @@ from workshops.models import InvitationLetter
 
 from .auth import login_staff
 from .factories import CrewMemberFactory, CrewOwnerFactory, StaffFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Hash test passwords cheaply: the real hasher's cost is the point in production and
+    about 0.3 s per user here. Log-ins still check the password; only the work factor differs."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
