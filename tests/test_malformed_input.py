@@ -70,10 +70,16 @@ def test_a_nul_byte_in_the_path_is_a_404_and_in_the_query_string_a_400(client, c
 
 
 @pytest.mark.django_db
-def test_the_refusal_is_in_the_visitors_language(client):
-    response = client.get("/sets/?category=%00", headers={"accept-language": "es"})
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [("es", "contiene un carácter NUL"), ("zh-hans", "包含 NUL 字符"), ("en", "contains a NUL character")],
+)
+def test_the_refusal_is_in_the_visitors_language(client, language, reason):
+    response = client.get("/sets/?category=%00", headers={"accept-language": language})
     assert response.status_code == 400
-    assert 'lang="es"' in response.content.decode()
+    html = response.content.decode()
+    assert f'lang="{language}"' in html
+    assert reason in html
 
 
 @pytest.mark.django_db
