@@ -3,8 +3,8 @@ import os
 import hypothesis
 import pytest
 from django.core.cache import cache
-from django.test import override_settings
 from django.core.files.storage import storages
+from django.test import override_settings
 
 from bookings import notifications
 from hengdian.celery import app as celery_app
