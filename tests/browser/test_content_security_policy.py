@@ -156,6 +156,9 @@ def test_admin_pages_and_their_widgets_work_under_the_policy(browser, live_serve
     expect(page.locator("#backup-codes li")).to_have_count(10)
     page.get_by_role("link", name="Continue to the studio admin").click()
     expect(page.locator("#booking-desk")).to_be_visible()
+    expect(page.locator("#your-log-in")).to_be_visible()
+    # On a phone the index's own modules wrap instead of widening the page.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     # A changelist with its filters, date drill-down and actions.
     page.goto("/admin/bookings/booking/")
