@@ -327,7 +327,9 @@ class Command(BaseCommand):
         if settings.DEBUG:
             key = b32encode(unhexlify(DEMO_TOTP_KEY)).decode()
             self.stdout.write(f"  Demo authenticator key (time-based, both staff logins): {key}")
-            self.stdout.write("  or print the current code: .venv/bin/python manage.py demo_totp_code")
+            self.stdout.write(
+                "  or print the current code: DJANGO_DEBUG=1 .venv/bin/python manage.py demo_totp_code"
+            )
 
     def _demo_staff(self) -> int:
         created = 0
