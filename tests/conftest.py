@@ -97,11 +97,11 @@ def staff_client(client, staff_admin):
 
 
 # The fuzz test's budget (tests/test_fuzz.py). "ci" runs the same examples every
-# time, 150 per form (more for the cheap ones), about a minute in all; "deep"
+# time, 200 per form (more for the cheap ones), about a minute and a half in all; "deep"
 # searches longer and at random: HYPOTHESIS_PROFILE=deep pytest tests/test_fuzz.py.
 hypothesis.settings.register_profile(
     "ci",
-    max_examples=150,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     database=None,
