@@ -55,6 +55,16 @@ def max_megapixels() -> str:
     return f"{settings.IMAGE_UPLOAD_MAX_PIXELS / 1_000_000:g}"
 
 
+def check_upload_size(size: int) -> None:
+    """The byte limit, said with the upload's real size (known even when it was not kept)."""
+    if size > settings.IMAGE_UPLOAD_MAX_BYTES:
+        raise ValidationError(
+            _("An image can be at most %(max)s MB; this one is %(size)s MB."),
+            code="too_large",
+            params={"max": max_upload_megabytes(), "size": _megabytes(size)},
+        )
+
+
 class ImageRefused(ValueError):
     """The upload is an image, but not one we keep; the message is for the user."""
 
@@ -135,12 +145,7 @@ def validate_image_upload(file) -> None:
     (already-stored files are not reopened on every save)."""
     if getattr(file, "_committed", True):
         return
-    if file.size > settings.IMAGE_UPLOAD_MAX_BYTES:
-        raise ValidationError(
-            _("An image can be at most %(max)s MB; this one is %(size)s MB."),
-            code="too_large",
-            params={"max": max_upload_megabytes(), "size": _megabytes(file.size)},
-        )
+    check_upload_size(file.size)
     try:
         width, height = _open(file).size
     except ImageRefused as exc:
@@ -153,10 +158,6 @@ def validate_image_upload(file) -> None:
 
 class ReencodedImageFormField(forms.ImageField):
     """An image upload that is checked against the limits and stored re-encoded."""
-
-    default_error_messages = {
-        "too_large": _("An image can be at most %(max)s MB; this one is %(size)s MB."),
-    }
 
     def __init__(self, **kwargs):
         kwargs.setdefault(
@@ -175,12 +176,7 @@ class ReencodedImageFormField(forms.ImageField):
             return None
         # First, before anything is opened: an upload over the limit was not even
         # kept past it by the upload handler.
-        if upload.size > settings.IMAGE_UPLOAD_MAX_BYTES:
-            raise ValidationError(
-                self.error_messages["too_large"],
-                code="too_large",
-                params={"max": max_upload_megabytes(), "size": _megabytes(upload.size)},
-            )
+        check_upload_size(upload.size)
         validate_image_extension(upload)
         try:
             return reencode_image(upload, name=upload.name)

@@ -15,7 +15,6 @@ addresses may carry personal data.
 import hashlib
 import logging
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -40,6 +39,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
 from .models import Booking, Notification, User
+from .validators import one_line
 
 if TYPE_CHECKING:
     from workshops.models import Enrolment
@@ -96,12 +96,11 @@ def plain_subject(text: str) -> str:
 
     A subject is a mail header, and a line break in a header makes Django
     refuse the whole message (BadHeaderError); names saved before they were
-    validated may hold one. Every control or line-separator character becomes
-    a space, runs of spaces become one, and an overlong subject (long set and
+    validated may hold one. The characters a name may not hold become
+    spaces, runs of spaces become one, and an overlong subject (long set and
     crew names together) is shortened rather than refused by the database.
     """
-    spaced = "".join(" " if unicodedata.category(c) in {"Cc", "Zl", "Zp"} else c for c in text)
-    subject = " ".join(spaced.split())
+    subject = " ".join(one_line(text).split())
     if len(subject) > SUBJECT_LENGTH:
         subject = subject[: SUBJECT_LENGTH - 1].rstrip() + "…"
     return subject
