@@ -25,7 +25,14 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
-from bookings.admin import STUDIO_TZ, BoundedDateHierarchyMixin, ReadOnlyInline, RecordOnlyAdmin, csv_safe
+from bookings.admin import (
+    PRIVATE_LINKS_PERMISSION,
+    STUDIO_TZ,
+    BoundedDateHierarchyMixin,
+    ReadOnlyInline,
+    RecordOnlyAdmin,
+    csv_safe,
+)
 from bookings.models import Notification
 
 from . import selectors, services
@@ -33,8 +40,6 @@ from .forms import PASSPORT_FIELDS
 from .models import Enrolment, InvitationLetter, Session, Workshop
 
 logger = logging.getLogger(__name__)
-
-PASSPORT_PERMISSION = "workshops.view_passport_data"
 
 
 def _admin_url(model, view: str, *args) -> str:
@@ -284,7 +289,7 @@ def _letter_download_link(letter: InvitationLetter) -> str:
 
 def sees_passport_data(request: HttpRequest) -> bool:
     """Passport numbers, dates of birth, letters and private links are the visa officer's."""
-    return request.user.has_perm(PASSPORT_PERMISSION)
+    return request.user.has_perm(PRIVATE_LINKS_PERMISSION)
 
 
 class InvitationLetterInline(ReadOnlyInline):

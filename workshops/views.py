@@ -17,6 +17,11 @@ from .models import Enrolment, Session, Workshop
 from .ratelimit import rate_limit_hit
 
 
+def _published_sessions():
+    """Sessions whose workshop is published, the only ones the site shows."""
+    return Session.objects.filter(workshop__is_published=True).select_related("workshop")
+
+
 def session_list(request: HttpRequest) -> HttpResponse:
     return render(request, "workshops/session_list.html", {"sessions": selectors.upcoming_sessions()})
 
@@ -32,8 +37,7 @@ def workshop_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @sensitive_post_parameters(*PASSPORT_FIELDS)
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest, pk: int) -> HttpResponse:
-    published = Session.objects.filter(workshop__is_published=True).select_related("workshop")
-    session = get_object_or_404(selectors.sessions_with_places(published), pk=pk)
+    session = get_object_or_404(selectors.sessions_with_places(_published_sessions()), pk=pk)
     full = session.seats_left == 0
     context = {
         "session": session,
@@ -78,8 +82,7 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def registration_sent(request: HttpRequest, pk: int) -> HttpResponse:
-    published = Session.objects.filter(workshop__is_published=True).select_related("workshop")
-    session = get_object_or_404(published, pk=pk)
+    session = get_object_or_404(_published_sessions(), pk=pk)
     return render(
         request, "workshops/registration_sent.html", {"session": session, "workshop": session.workshop}
     )
