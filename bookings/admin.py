@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from modeltranslation.admin import TranslationAdmin
 
 from . import notifications, selectors, services
 from .models import (
@@ -40,6 +41,7 @@ from .models import (
     User,
 )
 from .services import BookingError
+from .translation import in_every_language
 
 # Participants' private links, passport data and letters (a workshops permission, named here as a string
 # because bookings never imports workshops).
@@ -188,19 +190,19 @@ class SetPhotoInline(admin.TabularInline):
 
 
 @admin.register(StudioSet)
-class StudioSetAdmin(admin.ModelAdmin):
+class StudioSetAdmin(TranslationAdmin):
     inlines = [SetPhotoInline]
     list_display = ["name", "category", "daily_rate", "changeover_days", "vertical_ready", "is_active"]
     list_filter = ["category", "vertical_ready", "is_active"]
-    search_fields = ["name", "description", "features", "location"]
+    search_fields = in_every_language("name", "description", "features", "location")
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Equipment)
-class EquipmentAdmin(admin.ModelAdmin):
+class EquipmentAdmin(TranslationAdmin):
     list_display = ["name", "category", "daily_rate", "stock", "is_active"]
     list_filter = ["category", "is_active"]
-    search_fields = ["name", "description"]
+    search_fields = in_every_language("name", "description")
     prepopulated_fields = {"slug": ["name"]}
 
 
@@ -209,7 +211,7 @@ class BlackoutAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     list_display = ["start_date", "end_date", "studio_set", "equipment", "units", "reason", "note"]
     list_filter = ["reason", "studio_set", "equipment"]
     list_select_related = ["studio_set", "equipment"]
-    search_fields = ["studio_set__name", "equipment__name", "note"]
+    search_fields = [*in_every_language("studio_set__name", "equipment__name"), "note"]
     date_hierarchy = "start_date"
     autocomplete_fields = ["studio_set", "equipment"]
     fields = ["studio_set", "equipment", "units", "start_date", "end_date", "reason", "note"]
@@ -350,7 +352,7 @@ class BookingAdmin(RecordOnlyAdmin):
         "hold_expires_at",
     ]
     list_filter = ["status", "studio_set", "studio_set__category", "start_date"]
-    search_fields = ["reference", "crew__name", "studio_set__name"]
+    search_fields = ["reference", "crew__name", *in_every_language("studio_set__name")]
     date_hierarchy = "start_date"
     list_select_related = ["crew", "studio_set"]
     inlines = [BookingItemInline, BookingNotificationInline]

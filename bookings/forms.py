@@ -70,7 +70,26 @@ class MemberAddForm(forms.Form):
 # --- Booking -------------------------------------------------------------------
 
 
+SEARCH_MAX_LENGTH = 100
+
+
+def search_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+
+
+class CatalogueSearchForm(forms.Form):
+    """Words to look for in the catalogue's texts, in the visitor's language (selectors.catalogue_search)."""
+
+    q = search_field()
+
+
 class SetFilterForm(forms.Form):
+    q = search_field()
     category = forms.ChoiceField(
         label=_("Category"), required=False, choices=[("", _("All categories")), *StudioSet.Category.choices]
     )
@@ -90,6 +109,7 @@ class SetFilterForm(forms.Form):
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
             Div(
+                Div("q", css_class="col-12"),
                 Div("category", css_class="col-6 col-md-3"),
                 Div("max_rate", css_class="col-6 col-md-2"),
                 Div("free_from", css_class="col-6 col-md-2"),

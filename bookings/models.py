@@ -1,3 +1,4 @@
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -137,6 +138,15 @@ class User(AbstractUser):
         return self.crew_id is not None and self.crew_role == self.CrewRole.OWNER
 
 
+# Chinese text separates list items with a full-width comma or an enumeration comma.
+LIST_SEPARATORS = re.compile(r"[,，、]")
+
+
+def split_list(text: str) -> list[str]:
+    """The items of a comma-separated catalogue text, in any of the site's languages."""
+    return [item.strip() for item in LIST_SEPARATORS.split(text or "") if item.strip()]
+
+
 # Bounds the window the catalogue looks at when it widens a range by changeovers.
 MAX_CHANGEOVER_DAYS = 14
 
@@ -231,7 +241,7 @@ class StudioSet(models.Model):
 
     @property
     def feature_list(self) -> list[str]:
-        return [f.strip() for f in self.features.split(",") if f.strip()]
+        return split_list(self.features)
 
 
 def validate_photo_size(file) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
+from modeltranslation.utils import build_localized_fieldname, get_language
 
 from .models import (
     MAX_CHANGEOVER_DAYS,
@@ -20,6 +21,23 @@ from .models import (
     Notification,
     StudioSet,
 )
+
+
+def catalogue_search(queryset: QuerySet, query: str, fields: Iterable[str]) -> QuerySet:
+    """Rows whose catalogue text contains every word of ``query``.
+
+    The text is looked for in the active language and in English, the text a
+    visitor sees where a translation is missing; so 秦王宫 finds the Qin palace
+    in Chinese, and its English name still finds it in every language.
+    """
+    languages = dict.fromkeys([get_language(), "en"])
+    for word in query.split():
+        match = Q()
+        for name in fields:
+            for language in languages:
+                match |= Q(**{f"{build_localized_fieldname(name, language)}__icontains": word})
+        queryset = queryset.filter(match)
+    return queryset
 
 
 def _active_bookings_near(set_ids: Iterable[int] | None, days: DayRange) -> QuerySet[Booking]:

@@ -33,6 +33,7 @@ from .forms import (
     BookingItemFormSet,
     BookingNotesForm,
     BookingPartFormSet,
+    CatalogueSearchForm,
     DateRangeForm,
     MemberAddForm,
     SetFilterForm,
@@ -42,6 +43,7 @@ from .forms import (
 from .models import Booking, Crew, DayRange, Equipment, Notification, StudioSet
 
 SETS_PER_PAGE = 12
+SET_SEARCH_FIELDS = ["name", "description", "location", "features"]
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,200}")
 
 
@@ -185,6 +187,8 @@ def set_list(request: HttpRequest) -> HttpResponse:
     days = None
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
+        if data["q"]:
+            sets = selectors.catalogue_search(sets, data["q"], SET_SEARCH_FIELDS)
         if data["category"]:
             sets = sets.filter(category=data["category"])
         if data["vertical_ready"]:
@@ -259,8 +263,16 @@ def set_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def equipment_list(request: HttpRequest) -> HttpResponse:
-    equipment = list(Equipment.objects.filter(is_active=True).order_by("category", "name"))
-    form = DateRangeForm(request.GET or None)
+    equipment = Equipment.objects.filter(is_active=True).order_by("category", "name")
+    search = CatalogueSearchForm(request.GET)
+    if search.is_valid() and search.cleaned_data["q"]:
+        equipment = selectors.catalogue_search(equipment, search.cleaned_data["q"], ["name", "description"])
+    elif not search.is_valid():
+        equipment = equipment.none()
+    equipment = list(equipment)
+    # A search alone is not a request for availability: the dates are checked when given.
+    dates_given = "start" in request.GET or "end" in request.GET
+    form = DateRangeForm(request.GET if dates_given else None)
     days = None
     if form.is_bound and form.is_valid():
         days = DayRange(form.cleaned_data["start"], form.cleaned_data["end"])
@@ -268,7 +280,9 @@ def equipment_list(request: HttpRequest) -> HttpResponse:
         for item in equipment:
             item.free_units = usage[item.pk].tightest(days)
     return render(
-        request, "bookings/equipment_list.html", {"equipment": equipment, "form": form, "days": days}
+        request,
+        "bookings/equipment_list.html",
+        {"equipment": equipment, "form": form, "search": search, "days": days},
     )
 
 

@@ -57,6 +57,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # Before the admin, so its translated fields appear side by side in the admin's forms.
+    "modeltranslation",
     "hengdian.apps.StudioAdminConfig",  # django.contrib.admin with the studio's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -241,6 +243,12 @@ LANGUAGES = [
     ("es", _("Spanish")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Catalogue texts (sets, equipment, workshops: bookings/translation.py, workshops/translation.py)
+# have a column per language; an empty translation shows the English text.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+# Slugs are made from the English name, whatever language the admin is in.
+MODELTRANSLATION_PREPOPULATE_LANGUAGE = "en"
 TIME_ZONE = "Asia/Shanghai"  # the studio's time zone: shoot days are days here
 USE_I18N = True
 USE_TZ = True

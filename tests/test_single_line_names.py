@@ -175,7 +175,7 @@ def test_the_admin_refuses_a_line_break_in_a_crew_or_set_name(client, staff_admi
     response = client.post(
         reverse("admin:bookings_studioset_add"),
         {
-            "name": "Palace\u2029hall",
+            "name_en": "Palace\u2029hall",
             "slug": "palace-hall",
             "category": "palace",
             "daily_rate": "100",

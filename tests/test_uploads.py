@@ -56,7 +56,7 @@ def post_photo(client: Client, studio_set: StudioSet, upload: SimpleUploadedFile
     return client.post(
         reverse("admin:bookings_studioset_change", args=[studio_set.pk]),
         {
-            "name": studio_set.name,
+            "name_en": studio_set.name,
             "slug": studio_set.slug,
             "category": studio_set.category,
             "daily_rate": str(studio_set.daily_rate),
@@ -79,9 +79,9 @@ def post_cover(client: Client, workshop: Workshop, upload: SimpleUploadedFile):
     return client.post(
         reverse("admin:workshops_workshop_change", args=[workshop.pk]),
         {
-            "title": workshop.title,
+            "title_en": workshop.title,
             "slug": workshop.slug,
-            "summary": workshop.summary,
+            "summary_en": workshop.summary,
             "fee": "0",
             "is_published": "on",
             "cover_image": upload,

@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
 from bookings.admin import (
     PRIVATE_LINKS_PERMISSION,
@@ -34,6 +35,7 @@ from bookings.admin import (
     csv_safe,
 )
 from bookings.models import Notification
+from bookings.translation import in_every_language
 
 from . import selectors, services
 from .forms import PASSPORT_FIELDS
@@ -150,7 +152,7 @@ class SessionAdminForm(forms.ModelForm):
         return data
 
 
-class SessionInline(admin.TabularInline):
+class SessionInline(TranslationTabularInline):
     model = Session
     form = SessionAdminForm
     extra = 0
@@ -168,10 +170,10 @@ class SessionInline(admin.TabularInline):
 
 
 @admin.register(Workshop)
-class WorkshopAdmin(admin.ModelAdmin):
+class WorkshopAdmin(TranslationAdmin):
     list_display = ["title", "fee", "is_published", "session_count"]
     list_filter = ["is_published"]
-    search_fields = ["title", "summary", "topics"]
+    search_fields = in_every_language("title", "summary", "topics")
     prepopulated_fields = {"slug": ["title"]}
     inlines = [SessionInline]
 
@@ -196,7 +198,7 @@ class WorkshopAdmin(admin.ModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
+class SessionAdmin(BoundedDateHierarchyMixin, TranslationAdmin):
     form = SessionAdminForm
     list_display = [
         "workshop",
@@ -211,7 +213,7 @@ class SessionAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "language", "workshop"]
     list_select_related = ["workshop"]
-    search_fields = ["workshop__title", "venue"]
+    search_fields = in_every_language("workshop__title", "venue")
     date_hierarchy = "starts_at"
     fields = [
         "workshop",

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from bookings.images import ReencodedImageField, validate_image_extension, validate_image_upload
+from bookings.models import split_list
 from bookings.validators import validate_single_line
 
 
@@ -72,7 +73,7 @@ class Workshop(models.Model):
 
     @property
     def topic_list(self) -> list[str]:
-        return [t.strip() for t in self.topics.split(",") if t.strip()]
+        return split_list(self.topics)
 
 
 class SessionQuerySet(models.QuerySet):

@@ -10,6 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
+from bookings.forms import CatalogueSearchForm
+from bookings.selectors import catalogue_search
+
 from . import selectors, services
 from .calendars import enrolment_to_ics
 from .forms import PASSPORT_FIELDS, EnrolmentForm
@@ -22,8 +25,23 @@ def _published_sessions():
     return Session.objects.filter(workshop__is_published=True).select_related("workshop")
 
 
+SESSION_SEARCH_FIELDS = [
+    "workshop__title",
+    "workshop__summary",
+    "workshop__description",
+    "workshop__topics",
+    "venue",
+]
+
+
 def session_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "workshops/session_list.html", {"sessions": selectors.upcoming_sessions()})
+    sessions = selectors.upcoming_sessions()
+    search = CatalogueSearchForm(request.GET)
+    if not search.is_valid():
+        sessions = sessions.none()
+    elif search.cleaned_data["q"]:
+        sessions = catalogue_search(sessions, search.cleaned_data["q"], SESSION_SEARCH_FIELDS)
+    return render(request, "workshops/session_list.html", {"sessions": sessions, "search": search})
 
 
 def workshop_detail(request: HttpRequest, slug: str) -> HttpResponse:

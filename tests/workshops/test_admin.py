@@ -126,7 +126,7 @@ def _session_fields(session: Session, prefix: str = "", **changes) -> dict:
         **_split("starts_at", session.starts_at),
         **_split("ends_at", session.ends_at),
         **_split("registration_closes_at", session.registration_closes_at),
-        "venue": session.venue,
+        "venue_en": session.venue,
         "language": session.language,
         "interpretation": session.interpretation,
         "capacity": session.capacity,
@@ -216,12 +216,12 @@ def test_raising_capacity_in_the_workshop_page_promotes_too(
     EnrolmentFactory(session=session)
     nxt = waitlisted(session, 1)
     data = {
-        "title": workshop.title,
+        "title_en": workshop.title,
         "slug": workshop.slug,
-        "summary": workshop.summary,
-        "description": "",
+        "summary_en": workshop.summary,
+        "description_en": "",
         "fee": "0",
-        "topics": "",
+        "topics_en": "",
         "is_published": "on",
         "sessions-TOTAL_FORMS": "1",
         "sessions-INITIAL_FORMS": "1",
