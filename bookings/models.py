@@ -520,6 +520,13 @@ class Booking(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
     @property
+    def localized_quote_lines(self) -> list[dict]:
+        """The stored quote, its set and equipment named in the reader's language."""
+        from .selectors import localized_quote_lines
+
+        return localized_quote_lines(self.quote_lines)
+
+    @property
     def starts_at(self) -> datetime:
         """When the first shoot day begins, in the studio's time zone."""
         return shoot_day_starts_at(self.start_date)

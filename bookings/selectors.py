@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from modeltranslation.utils import build_localized_fieldname, get_language
 
 from .models import (
@@ -131,6 +132,8 @@ class QuoteLine:
     rate: Decimal
     quantity: int
     days: int
+    # The label in every language of the site, so a stored quote reads right for each reader.
+    labels: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def amount(self) -> Decimal:
@@ -139,6 +142,7 @@ class QuoteLine:
     def as_json(self) -> dict:
         return {
             "label": self.label,
+            "labels": self.labels,
             "rate": str(self.rate),
             "quantity": self.quantity,
             "days": self.days,
@@ -150,9 +154,30 @@ def quote_lines(
     studio_set: StudioSet, days: DayRange, items: Iterable[tuple[Equipment, int]]
 ) -> list[QuoteLine]:
     """Set rate × days + equipment rate × quantity × days, at today's rates."""
-    lines = [QuoteLine(studio_set.name, studio_set.daily_rate, 1, days.days)]
-    lines += [QuoteLine(e.name, e.daily_rate, q, days.days) for e, q in items]
+    lines = [QuoteLine(studio_set.name, studio_set.daily_rate, 1, days.days, _names(studio_set))]
+    lines += [QuoteLine(e.name, e.daily_rate, q, days.days, _names(e)) for e, q in items]
     return lines
+
+
+def _names(obj: StudioSet | Equipment) -> dict[str, str]:
+    """The catalogue name in each language, English where a translation is missing."""
+    names = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            names[code] = obj.name
+    return names
+
+
+def localized_quote_lines(lines: list) -> list[dict]:
+    """A stored quote's lines with ``label`` in the active language, when the quote kept one."""
+    language = translation.get_language()
+    result = []
+    for line in lines if isinstance(lines, list) else []:
+        if isinstance(line, dict):
+            labels = line.get("labels")
+            label = labels.get(language) if isinstance(labels, dict) else None
+            result.append({**line, "label": label or line.get("label", "")})
+    return result
 
 
 @dataclass

@@ -40,7 +40,7 @@ from .forms import (
     SignupForm,
     TwoFactorCodeForm,
 )
-from .models import Booking, Crew, DayRange, Equipment, Notification, StudioSet
+from .models import Booking, Crew, DayRange, Equipment, Notification, StudioSet, User
 
 SETS_PER_PAGE = 12
 SET_SEARCH_FIELDS = ["name", "description", "location", "features"]
@@ -128,7 +128,11 @@ def _render_crew(request: HttpRequest, crew: Crew, form, status: int = 200) -> H
             filter=Q(account_notifications__kind=Notification.Kind.ACCOUNT_INVITATION),
         )
     ).order_by("-crew_role", "first_name", "email")
-    feed_url = request.build_absolute_uri(reverse("bookings:feed", args=[crew.calendar_token]))
+    feed_url = request.build_absolute_uri(
+        reverse("bookings:feed", args=[crew.calendar_token])
+        + "?"
+        + urlencode({"lang": request.user.language})
+    )
     return render(
         request,
         "bookings/crew_detail.html",
@@ -465,7 +469,10 @@ def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _get_booking(request, reference)
-    response = HttpResponse(bookings_to_ics([booking], name=booking.reference), content_type="text/calendar")
+    # Names of sets and equipment in the member's language for emails, as in the emails themselves.
+    with translation.override(request.user.language):
+        ics = bookings_to_ics([booking], name=booking.reference)
+    response = HttpResponse(ics, content_type="text/calendar")
     response["Content-Disposition"] = f'attachment; filename="{booking.reference}.ics"'
     return response
 
@@ -479,7 +486,18 @@ def crew_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         .select_related("studio_set")
         .prefetch_related("items__equipment")
     )
-    return HttpResponse(bookings_to_ics(bookings, name=crew.name), content_type="text/calendar")
+    with translation.override(_feed_language(request, crew)):
+        body = bookings_to_ics(bookings, name=crew.name)
+    return HttpResponse(body, content_type="text/calendar")
+
+
+def _feed_language(request: HttpRequest, crew: Crew) -> str:
+    """The language the feed link asks for (each member's link carries theirs), else the owner's."""
+    asked = request.GET.get("lang", "")
+    if asked in dict(settings.LANGUAGES):
+        return asked
+    owner = crew.members.filter(crew_role=User.CrewRole.OWNER).order_by("pk").first()
+    return owner.language if owner else settings.LANGUAGE_CODE
 
 
 @login_required

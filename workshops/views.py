@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
@@ -175,7 +175,10 @@ def calendar(request: HttpRequest, token: str) -> HttpResponse:
     enrolment = _enrolment_for_token(token)
     if not enrolment.is_active:
         raise Http404(_("This enrolment is cancelled."))
-    response = HttpResponse(enrolment_to_ics(enrolment), content_type="text/calendar; charset=utf-8")
+    # The workshop's title and venue in the participant's language, as in their emails.
+    with translation.override(enrolment.language):
+        ics = enrolment_to_ics(enrolment)
+    response = HttpResponse(ics, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="workshop.ics"'
     return response
 
