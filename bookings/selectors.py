@@ -185,42 +185,67 @@ class CalendarDay:
     day: date
     state: str  # free, booked, changeover, blackout, past
     in_month: bool = True
+    choosable: bool = False  # a day a crew may pick as the first or last of a booking
+    selected: bool = False
 
 
-def set_month_calendar(studio_set: StudioSet, first: date, today: date) -> list[list[CalendarDay]]:
-    """Weeks (Monday first) of the month starting ``first``, each day marked: two queries."""
-    grid_start = first - timedelta(days=first.weekday())
+def month_grid(first: date) -> DayRange:
+    """The whole weeks (Monday first) that show the month starting ``first``."""
     next_month = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    grid_end = next_month + timedelta(days=(6 - next_month.weekday()) % 7)
-    window = DayRange(grid_start, grid_end)
+    last = next_month - timedelta(days=1)
+    return DayRange(first - timedelta(days=first.weekday()), last + timedelta(days=6 - last.weekday()))
+
+
+def set_day_states(studio_set: StudioSet, days: DayRange, today: date) -> dict[date, str]:
+    """Each day of ``days`` marked free, booked, changeover, blackout or past: two queries.
+
+    A changeover is the set's reset after a booking, and also the days just before a
+    booking that a new booking would need for its own reset: neither can be booked."""
+    before = timedelta(days=studio_set.changeover_days)
     bookings = list(
         Booking.objects.active()
-        .filter(studio_set=studio_set, start_date__lte=window.end, blocked_until__gte=window.start)
+        .filter(studio_set=studio_set, start_date__lte=days.end + before, blocked_until__gte=days.start)
         .only("start_date", "end_date", "blocked_until")
     )
     blackouts = list(
         Blackout.objects.filter(
-            studio_set=studio_set, start_date__lte=window.end, end_date__gte=window.start
+            studio_set=studio_set, start_date__lte=days.end, end_date__gte=days.start
         ).only("start_date", "end_date")
     )
-    weeks, week = [], []
-    for day in window.dates():
-        if day >= next_month and not week:
-            break
+    states = {}
+    for day in days.dates():
         state = "free"
         if any(b.start_date <= day <= b.end_date for b in blackouts):
             state = "blackout"
         elif any(b.start_date <= day <= b.end_date for b in bookings):
             state = "booked"
-        elif any(b.end_date < day <= b.blocked_until for b in bookings):
+        elif any(b.end_date < day <= b.blocked_until or day < b.start_date <= day + before for b in bookings):
             state = "changeover"
         elif day < today:
             state = "past"
-        week.append(CalendarDay(day, state, first <= day < next_month))
-        if len(week) == 7:
-            weeks.append(week)
-            week = []
-    return weeks
+        states[day] = state
+    return states
+
+
+def set_month_calendar(
+    studio_set: StudioSet, first: date, today: date, states: dict[date, str] | None = None
+) -> list[list[CalendarDay]]:
+    """Weeks (Monday first) of the month starting ``first``, each day marked: two queries,
+    none when ``states`` (from :func:`set_day_states`) already covers the grid."""
+    grid = month_grid(first)
+    if states is None:
+        states = set_day_states(studio_set, grid, today)
+    latest = today + timedelta(days=settings.BOOKING_MAX_DAYS_AHEAD)
+    days = [
+        CalendarDay(
+            day,
+            states[day],
+            in_month=day.month == first.month,
+            choosable=day.month == first.month and states[day] == "free" and day <= latest,
+        )
+        for day in grid.dates()
+    ]
+    return [days[i : i + 7] for i in range(0, len(days), 7)]
 
 
 def bookings_for_list(user) -> QuerySet[Booking]:

@@ -224,27 +224,59 @@ def _add_months(first: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _month(value: str | None, today: date) -> date:
-    """The month asked for as ``YYYY-MM``; this month if the value is malformed, and a 404
-    for a month outside the calendar's range (e.g. 9999-12, whose next month cannot exist)."""
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _month(value: str | None, today: date, looking_at: date | None = None) -> date:
+    """The month asked for as ``YYYY-MM``; without one, the month of the day the crew is
+    looking at (or this month), and a 404 for a month asked for outside the calendar's
+    range (e.g. 9999-12, whose next month cannot exist)."""
     this_month = today.replace(day=1)
+    first_shown = _add_months(this_month, -CALENDAR_MONTHS_BACK)
+    last_shown = _add_months(this_month, CALENDAR_MONTHS_AHEAD)
     match = MONTH_PATTERN.fullmatch(value or "")
     if match is None or not 1 <= int(match[2]) <= 12:
+        if looking_at is not None and first_shown <= looking_at.replace(day=1) <= last_shown:
+            return looking_at.replace(day=1)
         return this_month
     if len(match[1]) > 4:
         raise Http404(_("The calendar does not go that far."))
     year, month = int(match[1]), int(match[2])
-    first_shown = _add_months(this_month, -CALENDAR_MONTHS_BACK)
-    last_shown = _add_months(this_month, CALENDAR_MONTHS_AHEAD)
     if not (first_shown.year, first_shown.month) <= (year, month) <= (last_shown.year, last_shown.month):
         raise Http404(_("The calendar does not go that far."))
     return date(year, month, 1)
 
 
+def _iso_day(value: str | None) -> date | None:
+    """A day written ``yyyy-mm-dd`` (as date inputs send it in every language), else None."""
+    if value and ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _choice_error(days: DayRange, states: dict[date, str], *, last_picked: bool) -> str | None:
+    """Why the set cannot be booked for the days a crew picked on its calendar, or None.
+    A first day alone (``last_picked`` false) is checked as a one-day range."""
+    if all(states[day] == "free" for day in days.dates()):
+        return None
+    if not last_picked:
+        return _("%(date)s is not free. Choose a free day.") % {"date": date_format(days.start)}
+    return _(
+        "The set is not free on every day of this range (%(start)s – %(end)s). Choose free days only."
+    ) % {"start": date_format(days.start), "end": date_format(days.end)}
+
+
 def set_detail(request: HttpRequest, slug: str) -> HttpResponse:
     studio_set = get_object_or_404(StudioSet.objects.prefetch_related("photos"), slug=slug, is_active=True)
     today = timezone.localdate()
-    first = _month(request.GET.get("month"), today)
+    # The days the crew is looking at: a search on the set list, or days picked on this
+    # calendar (a first day alone while the last is still to be picked).
+    start = _iso_day(request.GET.get("start"))
+    end = _iso_day(request.GET.get("end")) if start else None
+    first = _month(request.GET.get("month"), today, looking_at=start)
     this_month = today.replace(day=1)
     previous_month = _add_months(first, -1)
     next_month = _add_months(first, 1)
@@ -252,12 +284,44 @@ def set_detail(request: HttpRequest, slug: str) -> HttpResponse:
         previous_month = None
     if next_month > _add_months(this_month, CALENDAR_MONTHS_AHEAD):
         next_month = None
+
+    grid = selectors.month_grid(first)
+    chosen, error, window = None, None, grid
+    if start:
+        chosen = DayRange(start, end or start)
+        try:
+            services.booking_validate_days(days=chosen, today=today)
+        except services.BookingError as exc:
+            chosen, error = None, str(exc)
+        else:  # at most BOOKING_MAX_DAYS, so one read covers the grid and the choice
+            window = DayRange(min(grid.start, chosen.start), max(grid.end, chosen.end))
+    states = selectors.set_day_states(studio_set, window, today)
+    if chosen:
+        error = _choice_error(chosen, states, last_picked=end is not None)
+        chosen = None if error else chosen
+    weeks = selectors.set_month_calendar(studio_set, first, today, states)
+    if chosen:
+        for week in weeks:
+            for cell in week:
+                cell.selected = chosen.start <= cell.day <= chosen.end
+
+    kept = {"start": f"{start:%Y-%m-%d}"} if start else {}
+    if start and end:
+        kept["end"] = f"{end:%Y-%m-%d}"
     context = {
         "studio_set": studio_set,
         "month": first,
-        "weeks": selectors.set_month_calendar(studio_set, first, today),
+        "weeks": weeks,
         "previous_month": previous_month,
         "next_month": next_month,
+        # The days chosen so far, carried by the month links.
+        "kept_query": urlencode(kept),
+        "pick_from": start if chosen and end is None else None,
+        "chosen": chosen if chosen and end else None,
+        "choice_error": error,
+        # Anyone may pick days (a visitor is asked to log in by the booking form), except
+        # staff and others without a crew, who cannot book.
+        "can_pick": not request.user.is_authenticated or request.user.crew_id is not None,
         # 2024-01-01 was a Monday; the calendar starts weeks on Monday, as in China.
         "weekday_names": [date_format(date(2024, 1, 1) + timedelta(days=i), "D") for i in range(7)],
     }

@@ -377,7 +377,9 @@ def page_with_query(draw, world) -> tuple[str, dict]:
         studio_set.get_absolute_url(): {
             "month": usually(
                 st.integers(-30, 30).map(_month), st.sampled_from(["9999-12", "0001-01", "1-1", "0-13"])
-            )
+            ),
+            "start": days_from_today(-5, 400),
+            "end": days_from_today(-5, 420),
         },
         reverse("bookings:equipment_list"): {
             "start": days_from_today(-5, 400),
