@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.core.files.storage import storages
 from django.test import override_settings
+from django.utils import translation
 
 from bookings import notifications
 from hengdian.celery import app as celery_app
@@ -20,6 +21,16 @@ def _fast_password_hashing():
     about 0.3 s per user here. Log-ins still check the password; only the work factor differs."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _english_to_begin_with():
+    """Each test starts in the site's default language. The test client leaves the last request's
+    language active in this thread, and a catalogue text assigned through ``name`` is stored in
+    the active language's column."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
