@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
@@ -28,6 +28,7 @@ from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from . import selectors, services
+from .calendars import CONTENT_TYPE as ICS_CONTENT_TYPE
 from .calendars import bookings_to_ics
 from .forms import (
     BookingItemFormSet,
@@ -43,6 +44,7 @@ from .models import Booking, Crew, DayRange, Equipment, Notification, StudioSet
 
 SETS_PER_PAGE = 12
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,200}")
+FEED_MAX_AGE_SECONDS = 300  # the crew feed, in calendar apps' own caches
 
 
 @require_http_methods(["GET", "POST"])
@@ -451,7 +453,7 @@ def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _get_booking(request, reference)
-    response = HttpResponse(bookings_to_ics([booking], name=booking.reference), content_type="text/calendar")
+    response = HttpResponse(bookings_to_ics([booking], name=booking.reference), content_type=ICS_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{booking.reference}.ics"'
     return response
 
@@ -465,7 +467,13 @@ def crew_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         .select_related("studio_set")
         .prefetch_related("items__equipment")
     )
-    return HttpResponse(bookings_to_ics(bookings, name=crew.name), content_type="text/calendar")
+    response = HttpResponse(
+        bookings_to_ics(bookings, name=crew.name, feed=True), content_type=ICS_CONTENT_TYPE
+    )
+    # Calendar apps poll the feed; a few minutes in their own cache spares the database, and
+    # "private" keeps the crew's bookings out of any shared cache between here and them.
+    patch_cache_control(response, private=True, max_age=FEED_MAX_AGE_SECONDS)
+    return response
 
 
 @login_required
