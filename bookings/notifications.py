@@ -369,6 +369,13 @@ def _send_time_link(notification: Notification) -> str:
     return set_password_url(account)
 
 
+def reply_to(kind: str) -> str:
+    """Where a reply goes: the workshop desk for participants, the booking desk for crews and accounts."""
+    if kind.startswith("enrolment-"):
+        return settings.WORKSHOP_DESK_EMAIL
+    return settings.BOOKING_DESK_EMAIL
+
+
 def _email_message(notification: Notification) -> EmailMultiAlternatives:
     body_text, body_html = notification.body_text, notification.body_html
     if SEND_TIME_LINK in body_text or SEND_TIME_LINK in body_html:
@@ -379,7 +386,13 @@ def _email_message(notification: Notification) -> EmailMultiAlternatives:
         plain_subject(notification.subject),  # again, for rows queued before subjects were cleaned
         body_text,
         to=[notification.recipient],
-        headers={"Message-ID": message_id(notification)},
+        reply_to=[reply_to(notification.kind)],
+        headers={
+            "Message-ID": message_id(notification),
+            # RFC 3834: sent by the system, not a person, so out-of-office and other
+            # automatic replies are not sent back, and filters can tell it apart.
+            "Auto-Submitted": "auto-generated",
+        },
     )
     if body_html:
         message.attach_alternative(body_html, "text/html")

@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
@@ -28,6 +28,7 @@ from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from . import selectors, services
+from .calendars import CONTENT_TYPE as ICS_CONTENT_TYPE
 from .calendars import bookings_to_ics
 from .forms import (
     BookingItemFormSet,
@@ -45,6 +46,7 @@ from .models import Booking, Crew, DayRange, Equipment, Notification, StudioSet,
 SETS_PER_PAGE = 12
 SET_SEARCH_FIELDS = ["name", "description", "location", "features"]
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,200}")
+FEED_MAX_AGE_SECONDS = 300  # the crew feed, in calendar apps' own caches
 
 
 @require_http_methods(["GET", "POST"])
@@ -536,7 +538,7 @@ def booking_ics(request: HttpRequest, reference: str) -> HttpResponse:
     # Names of sets and equipment in the member's language for emails, as in the emails themselves.
     with translation.override(request.user.language):
         ics = bookings_to_ics([booking], name=booking.reference)
-    response = HttpResponse(ics, content_type="text/calendar")
+    response = HttpResponse(ics, content_type=ICS_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{booking.reference}.ics"'
     return response
 
@@ -551,8 +553,12 @@ def crew_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         .prefetch_related("items__equipment")
     )
     with translation.override(_feed_language(request, crew)):
-        body = bookings_to_ics(bookings, name=crew.name)
-    return HttpResponse(body, content_type="text/calendar")
+        body = bookings_to_ics(bookings, name=crew.name, feed=True)
+    response = HttpResponse(body, content_type=ICS_CONTENT_TYPE)
+    # Calendar apps poll the feed; a few minutes in their own cache spares the database, and
+    # "private" keeps the crew's bookings out of any shared cache between here and them.
+    patch_cache_control(response, private=True, max_age=FEED_MAX_AGE_SECONDS)
+    return response
 
 
 def _feed_language(request: HttpRequest, crew: Crew) -> str:

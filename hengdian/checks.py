@@ -3,7 +3,7 @@
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 # Domains that never receive mail from the internet (RFC 2606 and RFC 6761 names,
 # mDNS, common internal suffixes): a sender there bounces or lands in spam.
@@ -46,6 +46,34 @@ def check_sender_addresses(app_configs=None, **kwargs) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def check_desk_addresses(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """Replies and consulates' questions must reach the desks, and letters say how to verify them."""
+    if settings.DEBUG:
+        return []
+    messages: list[CheckMessage] = []
+    for name in ("BOOKING_DESK_EMAIL", "WORKSHOP_DESK_EMAIL", "INVITATION_LETTER_EMAIL"):
+        value = getattr(settings, name)
+        _local, at, domain = value.rpartition("@")
+        if not at or not _routable(domain):
+            messages.append(
+                Error(
+                    f"{name} is {value!r}, which no one outside can write to.",
+                    hint=f"Set {name} to the desk's address at the studio's real domain.",
+                    id="hengdian.E004",
+                )
+            )
+    if not settings.INVITATION_LETTER_PHONE:
+        messages.append(
+            Warning(
+                "INVITATION_LETTER_PHONE is empty: invitation letters give consulates only an email to verify them.",
+                hint="Set INVITATION_LETTER_PHONE to the International Business Department's telephone.",
+                id="hengdian.W005",
+            )
+        )
+    return messages
 
 
 _SCRIPT_AND_STYLE = (

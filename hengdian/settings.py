@@ -8,12 +8,14 @@ then the other defaults work on a fresh machine (SQLite, Redis on localhost).
 """
 
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -222,6 +224,10 @@ INVITATION_LETTER_SIGNATORY = env.str(
     "INVITATION_LETTER_SIGNATORY",
     default="Director, International Business Department, Hengdian World Studios",
 )
+# How a consulate verifies a letter: the department's telephone (printed only when
+# set; `check --deploy` warns while it is empty) and email (the workshop desk's
+# unless set).
+INVITATION_LETTER_PHONE = env.str("INVITATION_LETTER_PHONE", default="").strip()
 
 # --- Cache ------------------------------------------------------------------
 # Several app servers must share one cache (the registration rate limit counts
@@ -334,6 +340,28 @@ EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hengdian Studio Booking <booking@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STAFF_NOTIFICATION_EMAILS = env.list("STAFF_NOTIFICATION_EMAILS", default=[])
+
+
+def _address(name: str, default: str) -> str:
+    """An email address from the environment; a malformed one stops start-up naming the variable."""
+    value = env.str(name, default=default).strip()
+    try:
+        validate_email(value)
+    except ValidationError as exc:
+        raise ImproperlyConfigured(
+            f"The environment variable {name} is invalid: {value!r} is not an email address."
+        ) from exc
+    return value
+
+
+# Where replies go (the Reply-To of every email): the booking desk answers crews
+# (bookings and accounts), the workshop desk answers participants. Both default
+# to the sender's address.
+_from_address = parseaddr(DEFAULT_FROM_EMAIL)[1] or "booking@localhost"
+BOOKING_DESK_EMAIL = _address("BOOKING_DESK_EMAIL", _from_address)
+WORKSHOP_DESK_EMAIL = _address("WORKSHOP_DESK_EMAIL", _from_address)
+# Printed on visa invitation letters for consulates to verify them.
+INVITATION_LETTER_EMAIL = _address("INVITATION_LETTER_EMAIL", WORKSHOP_DESK_EMAIL)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")

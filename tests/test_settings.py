@@ -14,6 +14,7 @@ PRODUCTION = {
     "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     "ALLOWED_HOSTS": "booking.hengdian.example",
     "DEFAULT_FROM_EMAIL": "Hengdian Studio Booking <booking@hengdianworld.com>",
+    "INVITATION_LETTER_PHONE": "+86 579 8655 0000",
 }
 
 
@@ -174,3 +175,37 @@ def test_production_needs_an_enforced_policy_without_inline_code(settings):
     ]
     settings.CONTENT_SECURITY_POLICY = None
     assert [e.id for e in _csp_errors()] == ["hengdian.E003"]
+
+
+def test_desk_addresses_must_be_reachable_and_the_letter_phone_set(settings):
+    settings.DEBUG = False
+    settings.BOOKING_DESK_EMAIL = "desk@localhost"
+    settings.WORKSHOP_DESK_EMAIL = "workshops@hengdianworld.com"
+    settings.INVITATION_LETTER_EMAIL = "visa@studio.local"
+    settings.INVITATION_LETTER_PHONE = ""
+    found: dict[str, list[str]] = {}
+    for message in run_checks(include_deployment_checks=True):
+        found.setdefault(message.id, []).append(message.msg.split(" is ")[0])
+    assert found["hengdian.E004"] == ["BOOKING_DESK_EMAIL", "INVITATION_LETTER_EMAIL"]
+    assert found["hengdian.W005"] == ["INVITATION_LETTER_PHONE"]
+
+
+@pytest.mark.parametrize("name", ["BOOKING_DESK_EMAIL", "WORKSHOP_DESK_EMAIL", "INVITATION_LETTER_EMAIL"])
+def test_a_malformed_desk_address_stops_start_up(name):
+    result = _manage("check", DJANGO_DEBUG="1", **{name: "the booking desk"})
+    assert result.returncode != 0
+    assert f"The environment variable {name} is invalid" in result.stderr
+
+
+def test_desks_default_to_the_sender_address():
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.BOOKING_DESK_EMAIL, s.WORKSHOP_DESK_EMAIL, s.INVITATION_LETTER_EMAIL)",
+        DJANGO_DEBUG="1",
+        DEFAULT_FROM_EMAIL="Hengdian <desk@hengdianworld.com>",
+        BOOKING_DESK_EMAIL=None,
+        WORKSHOP_DESK_EMAIL=None,
+        INVITATION_LETTER_EMAIL=None,
+    )
+    assert result.stdout.splitlines()[-1].split() == ["desk@hengdianworld.com"] * 3, result.stderr

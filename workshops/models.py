@@ -56,6 +56,8 @@ class Workshop(models.Model):
         validators=[validate_image_extension, validate_image_upload],
     )
     is_published = models.BooleanField(_("published"), default=False)
+    # Calendar files take their SEQUENCE from it (workshops/calendars.py).
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("workshop")
@@ -114,6 +116,8 @@ class Session(models.Model):
     capacity = models.PositiveIntegerField(_("capacity"))
     registration_closes_at = models.DateTimeField(_("registration closes at"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    # Calendar files take their SEQUENCE from it (workshops/calendars.py).
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = SessionQuerySet.as_manager()
 

@@ -192,7 +192,7 @@ def session_cancel(*, session: Session, now: datetime | None = None) -> list[Enr
     session = _lock_session(session)
     if session.status != Session.Status.CANCELLED:
         session.status = Session.Status.CANCELLED
-        session.save(update_fields=["status"])
+        session.save(update_fields=["status", "updated_at"])
     affected = list(session.enrolments.exclude(status=Enrolment.Status.CANCELLED).order_by("pk"))
     for enrolment in affected:
         enrolment.status = Enrolment.Status.CANCELLED

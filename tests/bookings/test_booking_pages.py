@@ -232,7 +232,7 @@ def test_cancel_asks_first_then_keeps_the_record(owner_client, booking):
 def test_ics_download_describes_the_booking(owner_client, booking):
     response = owner_client.get(reverse("bookings:ics", args=[booking.reference]))
     body = response.content.decode()
-    assert response["Content-Type"] == "text/calendar"
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
     assert f"DTSTART;VALUE=DATE:{booking.start_date:%Y%m%d}" in body
     assert f"DTEND;VALUE=DATE:{booking.end_date + timedelta(days=1):%Y%m%d}" in body
     assert booking.reference in body

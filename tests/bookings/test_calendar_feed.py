@@ -1,12 +1,15 @@
 """The crew's private calendar feed: who may reset its link, and which methods it answers."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from icalendar import Calendar
 
 from bookings import services
 
-from ..factories import StudioSetFactory
+from ..factories import StaffFactory, StudioSetFactory
 from .test_booking_request import days_from_now
 
 
@@ -66,7 +69,7 @@ def test_the_feed_answers_get_and_head_only(client, crew_owner, booking):
     assert booking.reference in got.content.decode()
     head = client.head(url)
     assert head.status_code == 200
-    assert head["Content-Type"] == "text/calendar"
+    assert head["Content-Type"] == "text/calendar; charset=utf-8"
     assert head.content == b""
     for method in ("post", "put", "patch", "delete", "options"):
         response = getattr(client, method)(url)
@@ -81,3 +84,65 @@ def test_the_feed_is_a_valid_calendar(client, crew_owner, booking):
     assert str(calendar["x-wr-calname"]) == crew_owner.crew.name
     [event] = calendar.walk("VEVENT")
     assert booking.reference in str(event["summary"])
+
+
+# --- What calendar apps need to show and update the events ------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_feed_is_utf8_cached_privately_for_a_short_while(client, crew_owner, booking):
+    response = client.get(reverse("bookings:feed", args=[crew_owner.crew.calendar_token]))
+
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    directives = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert directives == {"private", "max-age=300"}
+    calendar = Calendar.from_ical(response.content)
+    assert str(calendar["x-wr-timezone"]) == "Asia/Shanghai"
+    assert calendar.decoded("refresh-interval") == timedelta(hours=1)
+
+
+@pytest.mark.django_db
+def test_a_booking_is_whole_days_with_sequence_and_last_modified(owner_client, booking):
+    response = owner_client.get(reverse("bookings:ics", args=[booking.reference]))
+
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    [event] = Calendar.from_ical(response.content).walk("VEVENT")
+    assert event.decoded("dtstart") == booking.start_date
+    assert event.decoded("dtend") == booking.end_date + timedelta(days=1)
+    assert event.decoded("last-modified") == booking.updated_at.replace(microsecond=0)
+    assert event.decoded("sequence") > 0
+    assert str(event["status"]) == "TENTATIVE"
+
+
+@pytest.mark.django_db
+def test_confirming_and_cancelling_raise_the_sequence_under_the_same_uid(
+    client, crew_owner, booking, time_machine
+):
+    url = reverse("bookings:feed", args=[crew_owner.crew.calendar_token])
+    staff = StaffFactory()
+
+    def event():
+        [only] = Calendar.from_ical(client.get(url).content).walk("VEVENT")
+        return only
+
+    requested = event()
+    time_machine.move_to(timezone.now() + timedelta(minutes=5), tick=False)
+    services.booking_confirm(booking=booking, by=staff)
+    confirmed = event()
+    time_machine.shift(timedelta(minutes=5))
+    booking.refresh_from_db()
+    services.booking_cancel(booking=booking, by=crew_owner)
+    cancelled = event()
+
+    assert str(requested["uid"]) == str(confirmed["uid"]) == str(cancelled["uid"])
+    assert [str(e["status"]) for e in (requested, confirmed, cancelled)] == [
+        "TENTATIVE",
+        "CONFIRMED",
+        "CANCELLED",
+    ]
+    assert requested.decoded("sequence") < confirmed.decoded("sequence") < cancelled.decoded("sequence")
+    assert (
+        requested.decoded("last-modified")
+        < confirmed.decoded("last-modified")
+        < cancelled.decoded("last-modified")
+    )

@@ -1,7 +1,10 @@
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import EnrolmentFactory, SessionFactory, StaffFactory
 from workshops.models import Enrolment, InvitationLetter, new_manage_token
@@ -114,7 +117,8 @@ def test_the_calendar_file_has_the_session_times(client):
     body = response.content.decode()
     assert response["Content-Type"].startswith("text/calendar")
     assert "BEGIN:VEVENT" in body
-    assert enrolment.session.starts_at.strftime("%Y%m%dT%H%M%SZ") in body
+    studio_time = timezone.localtime(enrolment.session.starts_at, ZoneInfo("Asia/Shanghai"))
+    assert f"DTSTART;TZID=Asia/Shanghai:{studio_time:%Y%m%dT%H%M%S}" in body
     assert enrolment.session.workshop.title in body
 
 
