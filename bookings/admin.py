@@ -40,6 +40,7 @@ from .models import (
     User,
 )
 from .services import BookingError
+from .widgets import DateInput
 
 # Participants' private links, passport data and letters (a workshops permission, named here as a string
 # because bookings never imports workshops).
@@ -265,9 +266,7 @@ class OccupancyWindowForm(forms.Form):
     WEEKS = [(2, _("2 weeks")), (3, _("3 weeks")), (4, _("4 weeks"))]
     MAX_YEARS_AWAY = 5  # keeps previous/next arithmetic far from date.min/date.max
 
-    start = forms.DateField(
-        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    start = forms.DateField(label=_("From"), widget=DateInput())
     weeks = forms.TypedChoiceField(label=_("Weeks"), choices=WEEKS, coerce=int)
 
     def clean_start(self) -> date:
@@ -283,12 +282,10 @@ class OccupancyWindowForm(forms.Form):
 class BookingExportForm(forms.Form):
     MAX_DAYS = 366
 
-    date_from = forms.DateField(
-        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    date_from = forms.DateField(label=_("From"), widget=DateInput())
     date_to = forms.DateField(
         label=_("To"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
         help_text=_("Inclusive. Bookings with any shoot day in the range are exported."),
     )
 
