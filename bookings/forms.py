@@ -161,14 +161,22 @@ class BookingItemForm(forms.Form):
     )
     quantity = forms.IntegerField(label=_("Units"), min_value=1, max_value=999, initial=1)
 
+    # What was asked for, kept even when it is more than the studio owns: the quote
+    # still prices it while the error next to the field says why it cannot be booked.
+    requested: tuple[Equipment, int] | None = None
+
     def clean(self):
         cleaned = super().clean()
         equipment, quantity = cleaned.get("equipment"), cleaned.get("quantity")
+        self.requested = (equipment, quantity) if equipment and quantity else None
         if equipment and quantity and quantity > equipment.stock:
             self.add_error(
                 "quantity",
-                _("The studio owns %(stock)d units of %(item)s.")
-                % {"stock": equipment.stock, "item": equipment},
+                forms.ValidationError(
+                    _("The studio owns %(stock)d units of %(item)s.")
+                    % {"stock": equipment.stock, "item": equipment},
+                    code="over_stock",
+                ),
             )
         return cleaned
 
