@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
 
 from bookings.models import Booking
 
@@ -76,3 +78,20 @@ def test_invalid_dates_give_no_quote(owner_client):
     days = days_from_now(10, 7)
     response = owner_client.post(reverse("bookings:quote"), form_data(studio_set.slug, days.end, days.start))
     assert PENDING in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "zh-hans", "es"])
+def test_the_quote_names_the_days_in_the_readers_words(owner_client, language):
+    studio_set = StudioSetFactory()
+    days = days_from_now(10, 7)
+    html = owner_client.get(
+        reverse("bookings:new"),
+        {"set": studio_set.slug, "start": days.start, "end": days.end},
+        HTTP_ACCEPT_LANGUAGE=language,
+    ).content.decode()
+    quote = html[html.index('id="quote"') :]
+    with translation.override(language):
+        expected = f"{date_format(days.start)} – {date_format(days.end)}"
+    assert expected in quote
+    assert days.start.isoformat() not in quote
