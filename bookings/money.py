@@ -19,6 +19,5 @@ def format_cny(amount: Decimal | int | str | None) -> str:
     except InvalidOperation:
         return str(amount)
     digits = number_format(value, decimal_pos=2, force_grouping=True)
-    # Translators: an amount of money in yuan; put the sign where your readers expect it
-    # (Spanish: "%(amount)s ¥", with a non-breaking space).
+    # Translators: an amount in yuan, the sign where readers expect it (Spanish: "%(amount)s ¥", no-break space).
     return gettext("¥%(amount)s") % {"amount": digits}
