@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.core.files.storage import storages
 from django.test import override_settings
+from django.utils import translation
 
 from bookings import notifications
 from hengdian.celery import app as celery_app
@@ -37,6 +38,15 @@ def _broker_not_paused():
     notifications._broker_paused_until = 0.0
     yield
     notifications._broker_paused_until = 0.0
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """LocaleMiddleware leaves a request's language active in the thread after the response;
+    a test that asked for a page in Spanish must not make the next one Spanish."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
