@@ -40,8 +40,10 @@ from .models import (
     StudioSet,
     User,
 )
+from .money import format_cny
 from .services import BookingError
 from .translation import in_every_language
+from .widgets import DateInput
 
 # Participants' private links, passport data and letters (a workshops permission, named here as a string
 # because bookings never imports workshops).
@@ -189,21 +191,34 @@ class SetPhotoInline(admin.TabularInline):
     fields = ["image", "caption", "position"]
 
 
+def money_field(model, field: str):
+    """An admin column or read-only field showing an amount as every page does (¥121,800.00);
+    the admin's own display of a DecimalField groups nothing (121800.00)."""
+
+    @admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)
+    def display(self, obj) -> str:
+        return format_cny(getattr(obj, field))
+
+    return display
+
+
 @admin.register(StudioSet)
 class StudioSetAdmin(TranslationAdmin):
     inlines = [SetPhotoInline]
-    list_display = ["name", "category", "daily_rate", "changeover_days", "vertical_ready", "is_active"]
+    list_display = ["name", "category", "daily_rate_cny", "changeover_days", "vertical_ready", "is_active"]
     list_filter = ["category", "vertical_ready", "is_active"]
     search_fields = in_every_language("name", "description", "features", "location")
     prepopulated_fields = {"slug": ["name"]}
+    daily_rate_cny = money_field(StudioSet, "daily_rate")
 
 
 @admin.register(Equipment)
 class EquipmentAdmin(TranslationAdmin):
-    list_display = ["name", "category", "daily_rate", "stock", "is_active"]
+    list_display = ["name", "category", "daily_rate_cny", "stock", "is_active"]
     list_filter = ["category", "is_active"]
     search_fields = in_every_language("name", "description")
     prepopulated_fields = {"slug": ["name"]}
+    daily_rate_cny = money_field(Equipment, "daily_rate")
 
 
 @admin.register(Blackout)
@@ -248,8 +263,9 @@ class ReadOnlyInline(admin.TabularInline):
 
 class BookingItemInline(ReadOnlyInline):
     model = BookingItem
-    fields = ["equipment", "quantity", "daily_rate"]
+    fields = ["equipment", "quantity", "daily_rate_cny"]
     related = ("equipment",)
+    daily_rate_cny = money_field(BookingItem, "daily_rate")
 
 
 class BookingNotificationInline(ReadOnlyInline):
@@ -267,9 +283,7 @@ class OccupancyWindowForm(forms.Form):
     WEEKS = [(2, _("2 weeks")), (3, _("3 weeks")), (4, _("4 weeks"))]
     MAX_YEARS_AWAY = 5  # keeps previous/next arithmetic far from date.min/date.max
 
-    start = forms.DateField(
-        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    start = forms.DateField(label=_("From"), widget=DateInput())
     weeks = forms.TypedChoiceField(label=_("Weeks"), choices=WEEKS, coerce=int)
 
     def clean_start(self) -> date:
@@ -285,12 +299,10 @@ class OccupancyWindowForm(forms.Form):
 class BookingExportForm(forms.Form):
     MAX_DAYS = 366
 
-    date_from = forms.DateField(
-        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    date_from = forms.DateField(label=_("From"), widget=DateInput())
     date_to = forms.DateField(
         label=_("To"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
         help_text=_("Inclusive. Bookings with any shoot day in the range are exported."),
     )
 
@@ -348,7 +360,7 @@ class BookingAdmin(RecordOnlyAdmin):
         "start_date",
         "end_date",
         "status",
-        "quote_total",
+        "quote_total_cny",
         "hold_expires_at",
     ]
     list_filter = ["status", "studio_set", "studio_set__category", "start_date"]
@@ -360,7 +372,7 @@ class BookingAdmin(RecordOnlyAdmin):
     fieldsets = (
         (None, {"fields": ("reference", "status", "crew", "plan", "studio_set")}),
         (_("Days"), {"fields": ("start_date", "end_date", "blocked_until", "hold_expires_at")}),
-        (_("Quote"), {"fields": ("quote_total", "quote_table")}),
+        (_("Quote"), {"fields": ("quote_total_cny", "quote_table")}),
         (None, {"fields": ("notes",)}),
         (_("History"), {"fields": ("created_by", "created_at", "decided_by", "cancelled_by", "updated_at")}),
     )
@@ -374,7 +386,7 @@ class BookingAdmin(RecordOnlyAdmin):
         "end_date",
         "blocked_until",
         "hold_expires_at",
-        "quote_total",
+        "quote_total_cny",
         "quote_table",
         "notes",
         "created_by",
@@ -394,6 +406,8 @@ class BookingAdmin(RecordOnlyAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("crew", "studio_set", "plan")
 
+    quote_total_cny = money_field(Booking, "quote_total")
+
     @admin.display(description=_("quote breakdown"))
     def quote_table(self, obj: Booking) -> str:
         lines = obj.quote_lines if isinstance(obj.quote_lines, list) else []
@@ -403,10 +417,10 @@ class BookingAdmin(RecordOnlyAdmin):
             (
                 (
                     line.get("label", ""),
-                    line.get("rate", ""),
+                    format_cny(line.get("rate")),
                     line.get("quantity", ""),
                     line.get("days", ""),
-                    line.get("amount", ""),
+                    format_cny(line.get("amount")),
                 )
                 for line in lines
                 if isinstance(line, dict)
@@ -423,7 +437,7 @@ class BookingAdmin(RecordOnlyAdmin):
             _("Amount (CNY)"),
             rows,
             _("Total"),
-            obj.quote_total,
+            format_cny(obj.quote_total),
         )
 
     # --- actions
@@ -580,9 +594,10 @@ class BookingAdmin(RecordOnlyAdmin):
 
 class PlanBookingInline(ReadOnlyInline):
     model = Booking
-    fields = ["reference", "studio_set", "start_date", "end_date", "status", "quote_total"]
+    fields = ["reference", "studio_set", "start_date", "end_date", "status", "quote_total_cny"]
     related = ("studio_set",)
     show_change_link = True
+    quote_total_cny = money_field(Booking, "quote_total")
 
 
 @admin.register(ShootPlan)

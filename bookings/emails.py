@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.formats import number_format, time_format
+from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .models import SHOOT_DAY_STARTS, Booking, Crew, Notification, User
+from .money import format_cny
 from .notifications import (
     SEND_TIME_LINK,
     Message,
@@ -277,10 +278,7 @@ def _facts(booking: Booking, items: list, *, hold: bool = False) -> list[tuple[s
         (_("Set"), booking.studio_set.name),
         (_("Shoot days"), _days_text(booking)),
         (_("Equipment"), _equipment_text(items) if items else _("none")),
-        (
-            _("Quoted total"),
-            _("%(amount)s CNY") % {"amount": number_format(booking.quote_total, 2, force_grouping=True)},
-        ),
+        (_("Quoted total"), format_cny(booking.quote_total)),
     ]
     if hold and booking.hold_expires_at:
         facts.append((_("Held until"), studio_time(booking.hold_expires_at)))

@@ -10,6 +10,7 @@ from django_countries.fields import LazyTypedChoiceField
 from . import services
 from .models import DayRange, Equipment, StudioSet, phone_validator
 from .validators import validate_single_line
+from .widgets import DateInput
 
 
 class SignupForm(forms.Form):
@@ -97,10 +98,8 @@ class SetFilterForm(forms.Form):
     max_rate = forms.DecimalField(
         label=_("Max. daily rate (CNY)"), required=False, min_value=0, max_digits=10, decimal_places=2
     )
-    free_from = forms.DateField(
-        label=_("Free from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    free_to = forms.DateField(label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    free_from = forms.DateField(label=_("Free from"), required=False, widget=DateInput())
+    free_to = forms.DateField(label=_("to"), required=False, widget=DateInput())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -140,8 +139,8 @@ class SetFilterForm(forms.Form):
 
 
 class DateRangeForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), widget=DateInput())
+    end = forms.DateField(label=_("To"), widget=DateInput())
 
     def clean(self):
         cleaned = super().clean()
@@ -160,8 +159,8 @@ class BookingPartForm(forms.Form):
     studio_set = forms.ModelChoiceField(
         label=_("Set"), queryset=StudioSet.objects.filter(is_active=True), to_field_name="slug"
     )
-    start_date = forms.DateField(label=_("First shoot day"), widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label=_("Last shoot day"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label=_("First shoot day"), widget=DateInput())
+    end_date = forms.DateField(label=_("Last shoot day"), widget=DateInput())
 
     def clean(self):
         cleaned = super().clean()
@@ -182,14 +181,22 @@ class BookingItemForm(forms.Form):
     )
     quantity = forms.IntegerField(label=_("Units"), min_value=1, max_value=999, initial=1)
 
+    # What was asked for, kept even when it is more than the studio owns: the quote
+    # still prices it while the error next to the field says why it cannot be booked.
+    requested: tuple[Equipment, int] | None = None
+
     def clean(self):
         cleaned = super().clean()
         equipment, quantity = cleaned.get("equipment"), cleaned.get("quantity")
+        self.requested = (equipment, quantity) if equipment and quantity else None
         if equipment and quantity and quantity > equipment.stock:
             self.add_error(
                 "quantity",
-                _("The studio owns %(stock)d units of %(item)s.")
-                % {"stock": equipment.stock, "item": equipment},
+                forms.ValidationError(
+                    _("The studio owns %(stock)d units of %(item)s.")
+                    % {"stock": equipment.stock, "item": equipment},
+                    code="over_stock",
+                ),
             )
         return cleaned
 

@@ -177,6 +177,25 @@ def studio_time(value: datetime) -> str:
     }
 
 
+def studio_span(start: datetime, end: datetime) -> str:
+    """When something runs, in the studio's time zone; a single day is written once:
+    "12 de diciembre de 2026, 09:00–17:00", not the date twice."""
+    zone = timezone.get_default_timezone()
+    start, end = timezone.localtime(start, zone), timezone.localtime(end, zone)
+    if start.date() == end.date():
+        return _("%(date)s, %(start)s–%(end)s") % {
+            "date": date_format(start, "DATE_FORMAT"),
+            "start": date_format(start, "TIME_FORMAT"),
+            "end": date_format(end, "TIME_FORMAT"),
+        }
+    return f"{date_format(start, 'DATETIME_FORMAT')} – {date_format(end, 'DATETIME_FORMAT')}"
+
+
+def studio_period(start: datetime, end: datetime) -> str:
+    """:func:`studio_span`, naming the zone for readers abroad."""
+    return _("%(datetime)s (China Standard Time, Asia/Shanghai)") % {"datetime": studio_span(start, end)}
+
+
 def studio_date(value: date) -> str:
     return date_format(value, "DATE_FORMAT")
 

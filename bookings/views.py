@@ -400,6 +400,10 @@ def _requests_from(parts, items) -> list[services.SetRequest]:
         for f in items.forms
         if f.cleaned_data and not f.cleaned_data.get("DELETE")
     ]
+    return _set_requests(parts, lines)
+
+
+def _set_requests(parts, lines: list[services.ItemRequest]) -> list[services.SetRequest]:
     return [
         services.SetRequest(
             f.cleaned_data["studio_set"],
@@ -411,6 +415,28 @@ def _requests_from(parts, items) -> list[services.SetRequest]:
         # the formset's minimum makes sure at least one row is filled in.
         if f.cleaned_data
     ]
+
+
+def _quote_requests(parts, items) -> list[services.SetRequest]:
+    """What the form asks for, as far as it can be priced: sets with valid shoot days, and
+    equipment even beyond what the studio owns (the error beside the field says so, and
+    the price of what was asked for still helps). Nothing when anything else is wrong."""
+    if not parts.is_valid():
+        return []
+    if items.is_valid():
+        return _requests_from(parts, items)
+    if items.non_form_errors():
+        return []
+    lines = []
+    for form in items.forms:
+        errors = form.errors.as_data()
+        if errors and (
+            errors.keys() != {"quantity"} or {e.code for e in errors["quantity"]} != {"over_stock"}
+        ):
+            return []
+        if form.requested and not form.cleaned_data.get("DELETE"):
+            lines.append(services.ItemRequest(*form.requested))
+    return _set_requests(parts, lines)
 
 
 def _quote(requests: list[services.SetRequest]) -> dict:
@@ -426,6 +452,22 @@ def _quote(requests: list[services.SetRequest]) -> dict:
     return {"quotes": quotes, "total": total}
 
 
+def _quote_of(data) -> dict:
+    """The quote for form data that is not shown as a bound form (its errors stay hidden)."""
+    parts, items, _notes = _formsets(data)
+    return _quote(_quote_requests(parts, items))
+
+
+def _initial_data(initial: dict) -> dict:
+    """The form data a crew would post for one pre-filled set row and no equipment."""
+    data = {"parts-TOTAL_FORMS": "1", "parts-INITIAL_FORMS": "0", "items-TOTAL_FORMS": "0"}
+    data["items-INITIAL_FORMS"] = "0"
+    data["parts-0-studio_set"] = initial["studio_set"].slug
+    data["parts-0-start_date"] = initial["start_date"].isoformat()
+    data["parts-0-end_date"] = initial["end_date"].isoformat()
+    return data
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def booking_new(request: HttpRequest) -> HttpResponse:
@@ -434,7 +476,7 @@ def booking_new(request: HttpRequest) -> HttpResponse:
         for prefix in ("parts", "items"):
             if f"add_{prefix}" in request.POST:
                 parts, items, notes = _with_extra_form(request.POST, prefix)
-                return _render_booking_form(request, parts, items, notes, validate=False)
+                return _render_booking_form(request, parts, items, notes, quote=_quote_of(request.POST))
         parts, items, notes = _formsets(request.POST)
         if parts.is_valid() and items.is_valid() and notes.is_valid():
             try:
@@ -479,13 +521,15 @@ def booking_new(request: HttpRequest) -> HttpResponse:
         else:
             initial["studio_set"] = studio_set
     parts, items, notes = _formsets(initial_parts=[initial])
-    return _render_booking_form(request, parts, items, notes, validate=False)
+    quote = _quote_of(_initial_data(initial)) if "studio_set" in initial else {}
+    return _render_booking_form(request, parts, items, notes, quote=quote)
 
 
-def _render_booking_form(request, parts, items, notes, *, validate: bool = True, status: int = 200):
+def _render_booking_form(request, parts, items, notes, *, quote: dict | None = None, status: int = 200):
+    """The form with its price quote, which is computed on every render: from the bound
+    formsets themselves, or (``quote``) from data the unbound ones were filled in from."""
     context = {"parts": parts, "items": items, "notes": notes}
-    if validate and parts.is_valid() and items.is_valid():
-        context.update(_quote(_requests_from(parts, items)))
+    context.update(quote if quote is not None else _quote(_quote_requests(parts, items)))
     return render(request, "bookings/booking_form.html", context, status=status)
 
 
@@ -495,9 +539,7 @@ def booking_quote(request: HttpRequest) -> HttpResponse:
     """The live price quote (htmx): validates like the form, writes nothing."""
     _crew_for_member(request)
     parts, items, _notes = _formsets(request.POST)
-    context = {"parts": parts, "items": items}
-    if parts.is_valid() and items.is_valid():
-        context.update(_quote(_requests_from(parts, items)))
+    context = {"parts": parts, "items": items, **_quote(_quote_requests(parts, items))}
     return render(request, "bookings/_quote.html", context)
 
 

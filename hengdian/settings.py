@@ -258,6 +258,9 @@ MODELTRANSLATION_PREPOPULATE_LANGUAGE = "en"
 TIME_ZONE = "Asia/Shanghai"  # the studio's time zone: shoot days are days here
 USE_I18N = True
 USE_TZ = True
+# Where Django's number and date formats for a language are not what its readers expect
+# (money grouping in Chinese and Spanish, short month-day labels): hengdian/formats/.
+FORMAT_MODULE_PATH = ["hengdian.formats"]
 
 # --- Static and media files -------------------------------------------------
 STATIC_URL = "static/"

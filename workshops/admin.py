@@ -33,6 +33,7 @@ from bookings.admin import (
     ReadOnlyInline,
     RecordOnlyAdmin,
     csv_safe,
+    money_field,
 )
 from bookings.models import Notification
 from bookings.translation import in_every_language
@@ -171,11 +172,12 @@ class SessionInline(TranslationTabularInline):
 
 @admin.register(Workshop)
 class WorkshopAdmin(TranslationAdmin):
-    list_display = ["title", "fee", "is_published", "session_count"]
+    list_display = ["title", "fee_cny", "is_published", "session_count"]
     list_filter = ["is_published"]
     search_fields = in_every_language("title", "summary", "topics")
     prepopulated_fields = {"slug": ["title"]}
     inlines = [SessionInline]
+    fee_cny = money_field(Workshop, "fee")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(session_count=Count("sessions"))

@@ -10,7 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings.models import Notification
-from bookings.notifications import Message, absolute_url, notification_queue_message, studio_time
+from bookings.notifications import (
+    Message,
+    absolute_url,
+    notification_queue_message,
+    studio_period,
+    studio_time,
+)
 
 from .models import Enrolment, InvitationLetter
 from .selectors import waitlist_position
@@ -59,8 +65,7 @@ def _facts(enrolment: Enrolment) -> list[tuple[str, str]]:
         }
     facts = [
         (_("Workshop"), session.workshop.title),
-        (_("Starts"), studio_time(session.starts_at)),
-        (_("Ends"), studio_time(session.ends_at)),
+        (_("When"), studio_period(session.starts_at, session.ends_at)),
         (_("Venue"), f"{session.venue}, {_('Hengdian World Studios, Dongyang, Zhejiang')}"),
         (_("Language"), language),
         (_("Status"), enrolment.get_status_display()),

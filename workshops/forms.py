@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from bookings.validators import validate_single_line
+from bookings.widgets import DateInput
 
 from .models import Enrolment, Session
 
@@ -55,8 +56,8 @@ class EnrolmentForm(forms.ModelForm):
         widgets = {
             "experience": forms.Textarea(attrs={"rows": 3, "maxlength": 1000}),
             "needs": forms.Textarea(attrs={"rows": 2, "maxlength": 1000}),
-            "passport_expiry": forms.DateInput(attrs={"type": "date"}),
-            "date_of_birth": forms.DateInput(attrs={"type": "date"}),
+            "passport_expiry": DateInput(),
+            "date_of_birth": DateInput(),
         }
 
     def __init__(self, *args, session: Session, full: bool = False, **kwargs):

@@ -136,7 +136,7 @@ def test_booking_page_shows_the_quote_escaped_and_the_equipment(staff_client, cr
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
-    assert "1200.00" in response.text  # gimbal: 300 × 2 × 2 days
+    assert "¥1,200.00" in response.text  # gimbal: 300 × 2 × 2 days
     assert "Gimbal" in response.text
 
 
