@@ -78,7 +78,7 @@ def test_a_set_without_photos_shows_its_category_picture_and_the_catalogue_facts
     card = page[page.index('id="set-results"') :]
     assert "/static/img/sets/ancient_street.svg" in card
     assert "Hong Kong street" in card and "Ancient street" in card
-    assert "1,200 m²" in card and "¥8,500 per day" in card and "Vertical-ready" in card
+    assert "1,200 m²" in card and "¥8,500.00 per day" in card and "Vertical-ready" in card
 
 
 @pytest.mark.django_db
