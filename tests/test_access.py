@@ -246,6 +246,7 @@ PUBLIC_RULES: dict[str, Rule] = {
     ),
     # A participant's private link is their key; the same URL with any other token is nothing.
     "workshops:manage": Rule(lambda w: reverse("workshops:manage", args=[WRONG_TOKEN]), everyone(404)),
+    "workshops:edit": Rule(lambda w: reverse("workshops:edit", args=[WRONG_TOKEN]), everyone(404)),
     "workshops:cancel": Rule(lambda w: reverse("workshops:cancel", args=[WRONG_TOKEN]), everyone(404)),
     "workshops:calendar": Rule(lambda w: reverse("workshops:calendar", args=[WRONG_TOKEN]), everyone(404)),
     "workshops:letter": Rule(lambda w: reverse("workshops:letter", args=[WRONG_TOKEN]), everyone(404)),
@@ -254,7 +255,13 @@ PUBLIC_RULES: dict[str, Rule] = {
 # The participant's own link, with their token.
 PARTICIPANT_RULES: dict[str, Rule] = {
     name: Rule(lambda w, name=name: reverse(name, args=[w.enrolment.manage_token]), {PARTICIPANT: 200})
-    for name in ("workshops:manage", "workshops:cancel", "workshops:calendar", "workshops:letter")
+    for name in (
+        "workshops:manage",
+        "workshops:edit",
+        "workshops:cancel",
+        "workshops:calendar",
+        "workshops:letter",
+    )
 }
 
 # --- The admin ------------------------------------------------------------------------
