@@ -11,6 +11,8 @@ urlpatterns = [
     path("two-factor/", views.two_factor, name="two_factor"),
     path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
     path("two-factor/backup-codes/", views.two_factor_backup_codes, name="two_factor_backup_codes"),
+    path("profile/", views.account, name="account"),
+    path("profile/email-language/", views.account_email_language, name="account_email_language"),
     path("login/", views.StudioLoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -8,7 +8,7 @@ from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
 from . import services
-from .models import DayRange, Equipment, StudioSet, phone_validator
+from .models import Crew, DayRange, Equipment, StudioSet, User, phone_validator
 from .validators import validate_single_line
 from .widgets import DateInput
 
@@ -66,6 +66,78 @@ class MemberAddForm(forms.Form):
     def clean_email(self) -> str:
         # Whether the address already has an account is not this form's to say: see crew_member_add.
         return self.cleaned_data["email"].strip().lower()
+
+
+class AccountForm(forms.ModelForm):
+    """A person's own details. The email address is the log-in and is not changed here."""
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "phone", "language"]
+        help_texts = {
+            "phone": _("So the studio can call you about a booking, e.g. +86 579 8655 0000."),
+            "language": _("We write to you in this language, whatever language you use on the site."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Refused before clean_* folds whitespace: a pasted line break is reported, not hidden.
+        for name in ("first_name", "last_name"):
+            self.fields[name].validators.append(validate_single_line)
+        self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
+        self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
+        self.fields["phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Div(
+                Div("first_name", css_class="col-md-6"),
+                Div("last_name", css_class="col-md-6"),
+                css_class="row",
+            ),
+            "phone",
+            "language",
+        )
+
+    def clean_first_name(self) -> str:
+        return " ".join(self.cleaned_data["first_name"].split())
+
+    def clean_last_name(self) -> str:
+        return " ".join(self.cleaned_data["last_name"].split())
+
+    def clean_phone(self) -> str:
+        return self.cleaned_data["phone"].strip()
+
+
+class EmailLanguageForm(forms.Form):
+    """The one-click "write to me in this language too" offer after switching the site's language."""
+
+    language = forms.ChoiceField(choices=settings.LANGUAGES)
+
+
+class CrewForm(forms.ModelForm):
+    """The company details the owner keeps up to date."""
+
+    class Meta:
+        model = Crew
+        fields = ["name", "contact_phone", "country"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].validators.append(validate_single_line)
+        self.fields["contact_phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout("name", "contact_phone", "country")
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError(_("Enter your company's name."))
+        return name
+
+    def clean_contact_phone(self) -> str:
+        return self.cleaned_data["contact_phone"].strip()
 
 
 # --- Booking -------------------------------------------------------------------

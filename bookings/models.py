@@ -109,6 +109,7 @@ class User(AbstractUser):
         related_name="members",
     )
     crew_role = models.CharField(_("role in crew"), max_length=10, choices=CrewRole.choices, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[phone_validator])
     language = models.CharField(
         _("language for emails"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
@@ -127,6 +128,13 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=(Q(crew__isnull=True, crew_role="") | Q(crew__isnull=False) & ~Q(crew_role="")),
                 name="user_crew_role_matches_crew",
+            ),
+            # One owner answers for the crew; ownership moves with crew_owner_transfer.
+            models.UniqueConstraint(
+                fields=["crew"],
+                condition=Q(crew_role="owner"),
+                name="one_owner_per_crew",
+                violation_error_message=_("A crew has one owner; make the other person a member first."),
             ),
         ]
 

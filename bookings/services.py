@@ -8,8 +8,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -208,6 +209,122 @@ def crew_member_invitation_resend(*, member: User, by: User, now: datetime | Non
                 "time": date_format(timezone.localtime(exc.next_allowed_at), "TIME_FORMAT"),
             }
         ) from exc
+
+
+# --- People's own details and the crew's -------------------------------------------
+
+
+def _log_change(*, by: User, obj, message) -> None:
+    """A line in the object's admin history: who changed it, and what.
+
+    ``message`` is either text or Django admin's structured form
+    (``[{"changed": {"fields": [...]}}]``), which the admin shows in the reader's language.
+    """
+    LogEntry.objects.log_actions(user_id=by.pk, queryset=[obj], action_flag=CHANGE, change_message=message)
+
+
+def _changed_fields(obj, values: dict) -> list[str]:
+    """Set ``values`` on ``obj``; the names of the fields whose value changed."""
+    changed = []
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed.append(name)
+    return changed
+
+
+def _field_labels(model, names: list[str]) -> list[str]:
+    # Stored in the default language, as the admin's own change messages are.
+    with translation.override(None):
+        return [str(model._meta.get_field(name).verbose_name).capitalize() for name in names]
+
+
+@transaction.atomic
+def account_update(
+    *, user: User, first_name: str, last_name: str, phone: str, language: str, by: User | None = None
+) -> list[str]:
+    """Change a person's own name, phone and email language; returns the fields that changed."""
+    by = by or user
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changed = _changed_fields(
+        user, {"first_name": first_name, "last_name": last_name, "phone": phone, "language": language}
+    )
+    if changed:
+        user.save(update_fields=changed)
+        _log_change(by=by, obj=user, message=[{"changed": {"fields": _field_labels(User, changed)}}])
+    return changed
+
+
+def _lock_crew_for_owner(*, crew: Crew, by: User, refusal: str) -> tuple[Crew, User]:
+    """Lock ``crew`` and re-read ``by`` under the lock: ownership may have just moved."""
+    crew = Crew.objects.select_for_update().get(pk=crew.pk)
+    owner = User.objects.get(pk=by.pk)
+    if not (owner.crew_id == crew.pk and owner.is_crew_owner):
+        raise AccountError(refusal)
+    return crew, owner
+
+
+@transaction.atomic
+def crew_update(*, crew: Crew, by: User, name: str, contact_phone: str, country: str) -> list[str]:
+    """The owner changes the company details; returns the fields that changed."""
+    crew, by = _lock_crew_for_owner(
+        crew=crew, by=by, refusal=_("Only the crew's owner can change the company details.")
+    )
+    changed = _changed_fields(crew, {"name": name, "contact_phone": contact_phone, "country": country})
+    if changed:
+        crew.save(update_fields=changed)
+        _log_change(by=by, obj=crew, message=[{"changed": {"fields": _field_labels(Crew, changed)}}])
+    return changed
+
+
+@transaction.atomic
+def crew_member_remove(*, crew: Crew, member: User, by: User) -> User:
+    """Detach ``member`` from ``crew``: they no longer see its bookings, which stay with the crew.
+
+    The account itself stays (nothing is deleted by a user action); it simply
+    belongs to no crew. The owner cannot remove themself: a crew always has one.
+    """
+    crew, by = _lock_crew_for_owner(crew=crew, by=by, refusal=_("Only the crew's owner can remove members."))
+    member = User.objects.select_for_update().get(pk=member.pk)
+    if member.crew_id != crew.pk:
+        raise AccountError(_("%(email)s is not a member of your crew.") % {"email": member.email})
+    if member.pk == by.pk or member.is_crew_owner:
+        raise AccountError(_("The crew's owner cannot be removed. Make another member the owner first."))
+    member.crew = None
+    member.crew_role = ""
+    member.save(update_fields=["crew", "crew_role"])
+    _log_change(by=by, obj=member, message=f"Removed from the crew {crew.name} (#{crew.pk}) by its owner")
+    _log_change(by=by, obj=crew, message=f"Removed the member {member.email} (#{member.pk})")
+    return member
+
+
+@transaction.atomic
+def crew_owner_transfer(*, crew: Crew, member: User, by: User) -> User:
+    """Make ``member`` the crew's owner; the owner until now becomes a member.
+
+    A crew has exactly one owner (a database constraint); the crew row is
+    locked, so two transfers at once cannot both succeed.
+    """
+    crew, by = _lock_crew_for_owner(
+        crew=crew, by=by, refusal=_("Only the crew's owner can hand the crew over.")
+    )
+    member = User.objects.select_for_update().get(pk=member.pk)
+    if member.crew_id != crew.pk or member.pk == by.pk:
+        raise AccountError(_("%(email)s is not a member of your crew.") % {"email": member.email})
+    if not member.is_active or not member.has_usable_password():
+        raise AccountError(
+            _("%(email)s has not chosen a password yet; they can become the owner once they can log in.")
+            % {"email": member.email}
+        )
+    # The old owner steps down first, so the one-owner constraint holds after each statement.
+    by.crew_role = User.CrewRole.MEMBER
+    by.save(update_fields=["crew_role"])
+    member.crew_role = User.CrewRole.OWNER
+    member.save(update_fields=["crew_role"])
+    _log_change(by=by, obj=crew, message=f"Ownership handed over from {by.email} to {member.email}")
+    _log_change(by=by, obj=member, message="Made the crew's owner")
+    _log_change(by=by, obj=by, message="Handed the crew over; now a member")
+    return member
 
 
 # --- Bookings -----------------------------------------------------------------

@@ -37,6 +37,9 @@ urlpatterns = [
     path(
         "crew/members/<int:pk>/invite-again/", views.crew_member_invite_again, name="crew_member_invite_again"
     ),
+    path("crew/edit/", views.crew_edit, name="crew_edit"),
+    path("crew/members/<int:pk>/remove/", views.crew_member_remove, name="crew_member_remove"),
+    path("crew/members/<int:pk>/make-owner/", views.crew_member_make_owner, name="crew_member_make_owner"),
     path("crew/calendar/reset/", views.crew_calendar_reset, name="calendar_reset"),
     path("sets/", views.set_list, name="set_list"),
     path("sets/<slug:slug>/", views.set_detail, name="set_detail"),

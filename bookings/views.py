@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
@@ -30,12 +31,16 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from . import selectors, services
 from .calendars import CONTENT_TYPE as ICS_CONTENT_TYPE
 from .calendars import bookings_to_ics
+from .context_processors import EMAIL_LANGUAGE_OFFER
 from .forms import (
+    AccountForm,
     BookingItemFormSet,
     BookingNotesForm,
     BookingPartFormSet,
     CatalogueSearchForm,
+    CrewForm,
     DateRangeForm,
+    EmailLanguageForm,
     MemberAddForm,
     SetFilterForm,
     SignupForm,
@@ -99,7 +104,7 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
         return response
 
     def get_success_url(self) -> str:
-        return reverse("bookings:crew" if self.user.crew_id else "home")
+        return reverse("bookings:list" if self.user.crew_id else "home")
 
 
 def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
@@ -185,6 +190,145 @@ def crew_member_invite_again(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The invitation was sent to %s again, with a new link.") % member.email)
     return redirect("bookings:crew")
+
+
+def _crew_for_owner(request: HttpRequest, refusal: str) -> Crew:
+    """The crew of its owner; to its other members the owner's pages do not exist."""
+    crew = _crew_for_member(request)
+    if not request.user.is_crew_owner:
+        raise Http404(refusal)
+    return crew
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def crew_edit(request: HttpRequest) -> HttpResponse:
+    crew = _crew_for_owner(request, _("Only the crew's owner can change the company details."))
+    form = CrewForm(request.POST or None, instance=Crew.objects.get(pk=crew.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.crew_update(crew=crew, by=request.user, **form.cleaned_data)
+        except services.AccountError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if changed:
+                messages.success(request, _("The company details are saved."))
+            else:
+                messages.info(request, _("Nothing was changed."))
+            return redirect("bookings:crew")
+    status = 400 if form.is_bound else 200
+    return render(request, "bookings/crew_edit.html", {"crew": crew, "form": form}, status=status)
+
+
+def _crew_member_action(request: HttpRequest, pk: int, *, action: str) -> HttpResponse:
+    """Remove a member, or make them the owner: a confirmation page, then the POST that does it."""
+    crew = _crew_for_owner(request, _("Only the crew's owner can change who is in the crew."))
+    member = get_object_or_404(crew.members.exclude(pk=request.user.pk), pk=pk)
+    if request.method == "GET":
+        return render(
+            request, "bookings/crew_member_confirm.html", {"crew": crew, "member": member, "action": action}
+        )
+    try:
+        if action == "remove":
+            services.crew_member_remove(crew=crew, member=member, by=request.user)
+        else:
+            services.crew_owner_transfer(crew=crew, member=member, by=request.user)
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+        return redirect("bookings:crew")
+    name = member.get_full_name() or member.email
+    if action == "remove":
+        messages.success(
+            request,
+            _("%(name)s is no longer a member of your crew. The bookings they made stay with the crew.")
+            % {"name": name},
+        )
+    else:
+        messages.success(
+            request,
+            _("%(name)s is now the owner of your crew, and you are a member.") % {"name": name},
+        )
+    return redirect("bookings:crew")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def crew_member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    return _crew_member_action(request, pk, action="remove")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def crew_member_make_owner(request: HttpRequest, pk: int) -> HttpResponse:
+    return _crew_member_action(request, pk, action="make_owner")
+
+
+# --- A person's own account ---------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = AccountForm(request.POST or None, instance=User.objects.get(pk=user.pk))
+    if request.method == "POST" and form.is_valid():
+        changed = services.account_update(user=user, **form.cleaned_data)
+        if changed:
+            messages.success(request, _("Your details are saved."))
+        else:
+            messages.info(request, _("Nothing was changed."))
+        return redirect("account")
+    status = 400 if form.is_bound else 200
+    return render(request, "registration/account.html", {"form": form}, status=status)
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@login_required
+@require_POST
+def account_email_language(request: HttpRequest) -> HttpResponse:
+    """One click from the offer shown after switching the site's language."""
+    user = request.user
+    form = EmailLanguageForm(request.POST)
+    if form.is_valid():
+        language = form.cleaned_data["language"]
+        services.account_update(
+            user=user,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            phone=user.phone,
+            language=language,
+        )
+        messages.success(
+            request,
+            _("We will write to you in %(language)s from now on.")
+            % {"language": translation.get_language_info(language)["name_translated"]},
+        )
+    return redirect(_safe_next(request, reverse("account")))
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch; a signed-in person whose emails go out in another language is
+    offered, on the next page, to receive them in the new one too."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language")
+    if (
+        request.user.is_authenticated
+        and language in dict(settings.LANGUAGES)
+        and language != request.user.language
+    ):
+        request.session[EMAIL_LANGUAGE_OFFER] = language
+    else:
+        request.session.pop(EMAIL_LANGUAGE_OFFER, None)
+    return response
 
 
 def set_list(request: HttpRequest) -> HttpResponse:

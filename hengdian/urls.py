@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from bookings import views as bookings_views
+
 from . import views
 
 admin.site.site_header = _("Hengdian Studio Booking — staff")
@@ -13,7 +15,8 @@ admin.site.index_title = _("Studio administration")
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch, which also offers to make the new language the email language.
+    path("i18n/setlang/", bookings_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("accounts/", include("bookings.account_urls")),
     path("", include("bookings.urls")),

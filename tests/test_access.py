@@ -188,6 +188,11 @@ PUBLIC_RULES: dict[str, Rule] = {
     "signup_sent": Rule(lambda w: reverse("signup_sent"), everyone(200)),
     "login": Rule(lambda w: reverse("login"), signed_in(302, anonymous=200)),
     "logout": Rule(lambda w: reverse("logout"), everyone(405)),
+    # Everyone signed in keeps their own details.
+    "account": Rule(lambda w: reverse("account"), signed_in(200)),
+    "account_email_language": Rule(
+        lambda w: reverse("account_email_language"), signed_in(302), "post", lambda w: {"language": "es"}
+    ),
     "password_change": Rule(lambda w: reverse("password_change"), signed_in(200)),
     "password_change_done": Rule(lambda w: reverse("password_change_done"), signed_in(200)),
     "password_reset": Rule(lambda w: reverse("password_reset"), everyone(200)),
@@ -236,6 +241,32 @@ PUBLIC_RULES: dict[str, Rule] = {
         crew_page(302, other=404, member=404),
         "post",
     ),
+    # The owner's decisions about the crew: to its members and to other crews they do not exist.
+    "bookings:crew_edit": Rule(lambda w: reverse("bookings:crew_edit"), crew_page(other=200, member=404)),
+    "bookings:crew_edit (save)": Rule(
+        lambda w: reverse("bookings:crew_edit"),
+        crew_page(302, other=302, member=404),
+        "post",
+        lambda w: {"name": "Renamed Pictures", "contact_phone": "+86 579 8655 0000", "country": "CN"},
+    ),
+    "bookings:crew_member_make_owner": Rule(
+        lambda w: reverse("bookings:crew_member_make_owner", args=[w.member.pk]), crew_page(member=404)
+    ),
+    # Refused (the pending member cannot log in yet), so the owner stays the owner for the rules below.
+    "bookings:crew_member_make_owner (confirmed)": Rule(
+        lambda w: reverse("bookings:crew_member_make_owner", args=[w.pending.pk]),
+        crew_page(302, member=404),
+        "post",
+    ),
+    "bookings:crew_member_remove": Rule(
+        lambda w: reverse("bookings:crew_member_remove", args=[w.member.pk]), crew_page(member=404)
+    ),
+    # The rules run in order on one world: remove the pending member, keep the others.
+    "bookings:crew_member_remove (confirmed)": Rule(
+        lambda w: reverse("bookings:crew_member_remove", args=[w.pending.pk]),
+        crew_page(302, member=404),
+        "post",
+    ),
     # Resetting the feed cuts off everyone's subscription: the owner's decision.
     "bookings:calendar_reset": Rule(
         lambda w: reverse("bookings:calendar_reset"), crew_page(302, other=302, member=403), "post"
@@ -246,6 +277,7 @@ PUBLIC_RULES: dict[str, Rule] = {
     ),
     # A participant's private link is their key; the same URL with any other token is nothing.
     "workshops:manage": Rule(lambda w: reverse("workshops:manage", args=[WRONG_TOKEN]), everyone(404)),
+    "workshops:edit": Rule(lambda w: reverse("workshops:edit", args=[WRONG_TOKEN]), everyone(404)),
     "workshops:cancel": Rule(lambda w: reverse("workshops:cancel", args=[WRONG_TOKEN]), everyone(404)),
     "workshops:calendar": Rule(lambda w: reverse("workshops:calendar", args=[WRONG_TOKEN]), everyone(404)),
     "workshops:letter": Rule(lambda w: reverse("workshops:letter", args=[WRONG_TOKEN]), everyone(404)),
@@ -254,7 +286,13 @@ PUBLIC_RULES: dict[str, Rule] = {
 # The participant's own link, with their token.
 PARTICIPANT_RULES: dict[str, Rule] = {
     name: Rule(lambda w, name=name: reverse(name, args=[w.enrolment.manage_token]), {PARTICIPANT: 200})
-    for name in ("workshops:manage", "workshops:cancel", "workshops:calendar", "workshops:letter")
+    for name in (
+        "workshops:manage",
+        "workshops:edit",
+        "workshops:cancel",
+        "workshops:calendar",
+        "workshops:letter",
+    )
 }
 
 # --- The admin ------------------------------------------------------------------------

@@ -373,6 +373,7 @@ class EnrolmentAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
         "needs_visa_letter",
         "masked_passport",
         "letter_issued",
+        "letter_reissue_requested_at",
         "created_at",
     ]
     list_filter = [
@@ -382,6 +383,8 @@ class EnrolmentAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
         ("nationality", CountryFilter),
         "needs_visa_letter",
         LetterIssuedFilter,
+        # The participant changed passport details after their letter: it needs reissuing.
+        ("letter_reissue_requested_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["full_name", "email"]
     list_select_related = ["session__workshop"]
@@ -403,7 +406,15 @@ class EnrolmentAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
         ),
         (
             _("Passport (for the invitation letter)"),
-            {"fields": ("needs_visa_letter", "passport_number", "passport_expiry", "date_of_birth")},
+            {
+                "fields": (
+                    "needs_visa_letter",
+                    "passport_number",
+                    "passport_expiry",
+                    "date_of_birth",
+                    "letter_reissue_requested_at",
+                )
+            },
         ),
         (
             _("Record"),
@@ -431,6 +442,7 @@ class EnrolmentAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
         "confirmed_at",
         "cancelled_at",
         "updated_at",
+        "letter_reissue_requested_at",
     ]
 
     def get_queryset(self, request):

@@ -16,6 +16,9 @@ from bookings.images import ReencodedImageField, validate_image_extension, valid
 from bookings.models import split_list
 from bookings.validators import validate_single_line
 
+# What an invitation letter needs from a passport: kept only while a letter is asked for.
+PASSPORT_FIELDS = ("passport_number", "passport_expiry", "date_of_birth")
+
 
 def new_manage_token() -> str:
     # 256 bits: the private link is the participant's only credential.
@@ -185,6 +188,9 @@ class Enrolment(models.Model):
     passport_expiry = models.DateField(_("passport expiry date"), null=True, blank=True)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     needs = models.TextField(_("dietary or accessibility needs"), max_length=1000, blank=True)
+    # Set when the participant changes passport details after a letter was issued; cleared by
+    # the next letter. The visa officer filters on it.
+    letter_reissue_requested_at = models.DateTimeField(_("new letter requested at"), null=True, blank=True)
     consented_at = models.DateTimeField(_("consented to data processing at"))
     status = models.CharField(_("status"), max_length=12, choices=Status.choices)
     # Arrival order on the waiting list; kept after promotion as a record.

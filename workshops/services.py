@@ -8,16 +8,17 @@ happen one after another, and confirmed places never exceed its capacity.
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from bookings.models import Notification
+from bookings.models import Notification, User
 
 from .emails import enrolment_notify
-from .models import Enrolment, InvitationLetter, Session
+from .models import PASSPORT_FIELDS, Enrolment, InvitationLetter, Session
 from .selectors import enrolments_due_reminder
 
 NOTICE = Notification.Kind
@@ -164,6 +165,87 @@ def enrolment_cancel(*, enrolment: Enrolment, now: datetime | None = None) -> En
     return enrolment
 
 
+# Admin history needs a user for every entry; a participant has no account, so their own
+# changes (made with the private link) are recorded under this inactive one, which can never log in.
+PARTICIPANT_LINK_ACCOUNT = "participant-link@accounts.invalid"
+
+
+def participant_link_account() -> User:
+    account = User.objects.filter(email=PARTICIPANT_LINK_ACCOUNT).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                email=PARTICIPANT_LINK_ACCOUNT,
+                password=None,
+                first_name="Participant",
+                last_name="(private link)",
+                is_active=False,
+            )
+    except IntegrityError:  # created by a concurrent edit a moment ago
+        return User.objects.get(email=PARTICIPANT_LINK_ACCOUNT)
+
+
+@transaction.atomic
+def enrolment_update(
+    *,
+    enrolment: Enrolment,
+    full_name: str,
+    language: str,
+    needs: str,
+    needs_visa_letter: bool,
+    passport: dict | None = None,
+    now: datetime | None = None,
+) -> list[str]:
+    """The participant changes their own enrolment; returns the names of the fields that changed.
+
+    ``passport`` holds new passport details (number, expiry, date of birth), or is
+    None to keep those on file. New details after a letter was issued ask the visa
+    officer for a new letter. The change is written to the enrolment's admin
+    history, naming the fields but never a passport value.
+    """
+    now = now or timezone.now()
+    enrolment = Enrolment.objects.select_for_update().select_related("session").get(pk=enrolment.pk)
+    if enrolment.status == Enrolment.Status.CANCELLED:
+        raise EnrolmentError(_("This enrolment is cancelled and can no longer be changed."))
+    if enrolment.session.ends_at <= now:
+        raise EnrolmentError(_("This session has already taken place."))
+    letter_issued = enrolment.letters.exists()
+    values = {"full_name": full_name, "language": language, "needs": needs}
+    values["needs_visa_letter"] = needs_visa_letter or letter_issued
+    if not values["needs_visa_letter"]:
+        # No letter asked for: passport data is neither needed nor kept.
+        values.update(passport_number="", passport_expiry=None, date_of_birth=None)
+    elif passport is not None:
+        values.update({name: passport[name] for name in PASSPORT_FIELDS})
+    changed = []
+    for name, value in values.items():
+        if getattr(enrolment, name) != value:
+            setattr(enrolment, name, value)
+            changed.append(name)
+    if not changed:
+        return []
+    passport_changed = bool(set(PASSPORT_FIELDS) & set(changed))
+    if letter_issued and passport_changed:
+        enrolment.letter_reissue_requested_at = now
+        changed.append("letter_reissue_requested_at")
+    try:
+        with transaction.atomic():
+            enrolment.save(update_fields=[*changed, "updated_at"])
+    except IntegrityError as exc:
+        raise EnrolmentError(_("Your changes could not be saved. Please check the form.")) from exc
+    with translation.override(None):
+        labels = [str(Enrolment._meta.get_field(name).verbose_name).capitalize() for name in changed]
+    LogEntry.objects.log_actions(
+        user_id=participant_link_account().pk,
+        queryset=[enrolment],
+        action_flag=CHANGE,
+        change_message=[{"changed": {"fields": labels}}],
+    )
+    return changed
+
+
 @transaction.atomic
 def enrolment_promote(*, enrolment: Enrolment, now: datetime | None = None) -> Enrolment:
     """Staff confirm a particular person from the waiting list, if a place is free."""
@@ -244,6 +326,9 @@ def invitation_letter_issue(*, enrolment: Enrolment, by, now: datetime | None = 
     except IntegrityError as exc:
         letter.pdf.delete(save=False)
         raise EnrolmentError(_("Another letter was issued at the same moment; try again.")) from exc
+    if enrolment.letter_reissue_requested_at is not None:
+        enrolment.letter_reissue_requested_at = None
+        enrolment.save(update_fields=["letter_reissue_requested_at", "updated_at"])
     _notify(enrolment, NOTICE.ENROLMENT_LETTER, letter=letter, now=now)
     return letter
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("workshops/sessions/<int:pk>/register/sent/", views.registration_sent, name="registration_sent"),
     path("workshops/<slug:slug>/", views.workshop_detail, name="detail"),
     path("enrolments/<slug:token>/", views.manage, name="manage"),
+    path("enrolments/<slug:token>/edit/", views.manage_edit, name="edit"),
     path("enrolments/<slug:token>/cancel/", views.cancel, name="cancel"),
     path("enrolments/<slug:token>/session.ics", views.calendar, name="calendar"),
     path("enrolments/<slug:token>/letter.pdf", views.letter, name="letter"),

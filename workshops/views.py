@@ -15,7 +15,7 @@ from bookings.selectors import catalogue_search
 
 from . import selectors, services
 from .calendars import enrolment_to_ics
-from .forms import PASSPORT_FIELDS, EnrolmentForm
+from .forms import PASSPORT_FIELDS, EnrolmentEditForm, EnrolmentForm
 from .models import Enrolment, Session, Workshop
 from .ratelimit import rate_limit_hit
 
@@ -132,20 +132,72 @@ def _current_letter(enrolment: Enrolment):
     return enrolment.letters.order_by("-issued_at", "-pk").first()
 
 
+def _can_change(enrolment: Enrolment) -> bool:
+    return enrolment.is_active and enrolment.session.ends_at > timezone.now()
+
+
 @private_page
 @require_GET
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     enrolment = _enrolment_for_token(token)
     session = enrolment.session
+    can_change = _can_change(enrolment)
+    # The newest letter, whatever became of the place: a cancelled page says one was issued.
+    issued = enrolment.letters.order_by("-issued_at", "-pk").first() if enrolment.needs_visa_letter else None
     context = {
         "enrolment": enrolment,
         "session": session,
         "workshop": session.workshop,
         "position": selectors.waitlist_position(enrolment),
-        "letter": _current_letter(enrolment),
-        "can_cancel": enrolment.is_active and session.ends_at > timezone.now(),
+        "letter": issued if enrolment.status == Enrolment.Status.CONFIRMED else None,
+        "issued_letter": issued,
+        "can_cancel": can_change,
+        "can_edit": can_change,
     }
     return render(request, "workshops/manage.html", context)
+
+
+@sensitive_post_parameters(*PASSPORT_FIELDS)
+@private_page
+@require_http_methods(["GET", "POST"])
+def manage_edit(request: HttpRequest, token: str) -> HttpResponse:
+    enrolment = _enrolment_for_token(token)
+    if not _can_change(enrolment):
+        messages.error(
+            request,
+            _("This enrolment is cancelled and can no longer be changed.")
+            if not enrolment.is_active
+            else _("This session has already taken place."),
+        )
+        return redirect(enrolment)
+    letter_issued = enrolment.letters.exists()
+    form = EnrolmentEditForm(request.POST or None, instance=enrolment, letter_issued=letter_issued)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.enrolment_update(enrolment=enrolment, **form.service_kwargs())
+        except services.EnrolmentError as exc:
+            form.add_error(exc.field, str(exc))
+        else:
+            if not changed:
+                messages.info(request, _("Nothing was changed."))
+            elif "letter_reissue_requested_at" in changed:
+                messages.success(
+                    request,
+                    _(
+                        "Your changes are saved. The visa officer will issue a new letter with your new "
+                        "passport details, and we email you when it is ready."
+                    ),
+                )
+            else:
+                messages.success(request, _("Your changes are saved."))
+            return redirect(enrolment)
+    context = {
+        "enrolment": enrolment,
+        "session": enrolment.session,
+        "workshop": enrolment.session.workshop,
+        "form": form,
+    }
+    return render(request, "workshops/manage_edit.html", context, status=400 if form.is_bound else 200)
 
 
 @private_page

@@ -12,7 +12,7 @@ URL = reverse("login")
 def test_member_logs_in_by_email_in_any_case(client, crew_owner):
     response = client.post(URL, {"username": crew_owner.email.upper(), "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == reverse("bookings:crew")
+    assert response["Location"] == reverse("bookings:list")
 
 
 @pytest.mark.django_db

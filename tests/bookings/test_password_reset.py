@@ -49,7 +49,7 @@ def test_the_reset_email_is_an_outbox_row_whose_link_is_made_when_it_is_sent(
     assert mail.to == [crew_owner.email]
     client = Client()
     done = choose_password(client, mail, crew_owner, "new-lantern-festival-9")
-    assert done["Location"] == reverse("bookings:crew")
+    assert done["Location"] == reverse("bookings:list")
     assert int(client.session["_auth_user_id"]) == crew_owner.pk
 
 

@@ -71,7 +71,7 @@ def test_signup_creates_a_crew_whose_owner_chooses_a_password_from_the_email(
     assert "Jade River Studio" in mail.body
     done = choose_password(client, mail, owner, "tall-bamboo-in-rain-42")
 
-    assert done["Location"] == reverse("bookings:crew")
+    assert done["Location"] == reverse("bookings:list")
     page = client.get(reverse("bookings:crew"))
     assert page.status_code == 200
     assert "Jade River Studio" in page.content.decode()

@@ -113,7 +113,7 @@ def test_public_pages_and_their_scripts_work_under_the_policy(browser, live_serv
     page.locator("#id_username").fill(member.email)
     page.locator("#id_password").fill(PASSWORD)
     page.locator("form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/crew/$"))
+    expect(page).to_have_url(re.compile(r"/bookings/$"))
 
     # The quote updates as the crew types, through htmx.
     start = timezone.localdate() + timedelta(days=14)

@@ -15,7 +15,7 @@ def set_password_path(mail) -> str:
     return re.search(r"https?://[^/\s]+(/accounts/password/reset/[\w-]+/[\w-]+/)", mail.body).group(1)
 
 
-def test_a_coordinator_signs_up_their_crew_chooses_a_password_from_the_email_and_lands_on_its_page(
+def test_a_coordinator_signs_up_their_crew_chooses_a_password_from_the_email_and_lands_on_its_bookings(
     page, mailoutbox
 ):
     page.goto("/")
@@ -52,8 +52,11 @@ def test_a_coordinator_signs_up_their_crew_chooses_a_password_from_the_email_and
     page.locator("#id_new_password2").fill("red-lanterns-at-dusk-7")
     page.get_by_role("button", name="Save password").click()
 
-    expect(page).to_have_url(re.compile(r"/crew/$"))
+    # A new crew lands on its bookings, with a prompt to book its first set.
+    expect(page).to_have_url(re.compile(r"/bookings/$"))
     expect(page.locator(".alert-success")).to_contain_text("Your password is set, and you are logged in.")
+    expect(page.locator("#first-booking")).to_contain_text("Book your first set")
+    page.goto("/crew/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Golden Phoenix Shorts")
     expect(page.locator("#crew-members")).to_contain_text("lp@goldenphoenix.example")
     user.refresh_from_db()

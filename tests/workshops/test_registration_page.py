@@ -3,10 +3,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from dateutil.relativedelta import relativedelta
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from tests.factories import EnrolmentFactory, SessionFactory
 from workshops.models import Enrolment, Session
@@ -151,8 +153,31 @@ def test_passport_expiring_before_the_session_ends_is_refused(client):
 
     response = client.post(_url(session), _visa(passport_expiry=expiry))
 
-    assert "expires before the workshop ends" in " ".join(response.context["form"].errors["passport_expiry"])
+    assert "at least six months after your arrival" in " ".join(
+        response.context["form"].errors["passport_expiry"]
+    )
     assert not Enrolment.objects.exists()
+
+
+def test_a_passport_valid_for_less_than_six_months_after_arrival_is_refused_next_to_the_field(client):
+    # The form's own hint says China requires six months; arrival is the session's first day.
+    session = SessionFactory()
+    arrival = timezone.localtime(session.starts_at).date()
+    needed = arrival + relativedelta(months=6)
+
+    response = client.post(_url(session), _visa(passport_expiry=(needed - timedelta(days=1)).isoformat()))
+
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors["passport_expiry"])
+    assert "China requires a passport valid for at least six months after your arrival" in errors
+    assert date_format(needed, "DATE_FORMAT") in errors
+    assert 'id="error_1_id_passport_expiry"' in response.content.decode()
+    assert not Enrolment.objects.exists()
+
+    response = client.post(_url(session), _visa(passport_expiry=needed.isoformat()))
+
+    assert response.status_code == 302
+    assert Enrolment.objects.get().passport_expiry == needed
 
 
 @pytest.mark.parametrize(
