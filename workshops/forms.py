@@ -209,8 +209,8 @@ class EnrolmentEditForm(ParticipantDetailsMixin, forms.Form):
                 help_texts=EnrolmentForm.Meta.help_texts,
                 widgets={
                     "needs": forms.Textarea(attrs={"rows": 2, "maxlength": 1000}),
-                    "passport_expiry": forms.DateInput(attrs={"type": "date"}),
-                    "date_of_birth": forms.DateInput(attrs={"type": "date"}),
+                    "passport_expiry": DateInput(),
+                    "date_of_birth": DateInput(),
                 },
             )
         )
