@@ -33,8 +33,14 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PIP) install -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# Test-only tools from npm (package-lock.json pins them): axe-core for the accessibility
+# check and the Nu HTML checker (vnu.jar, run with Java).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 install: $(VENV)/.runtime
-install-dev: $(VENV)/.dev
+install-dev: $(VENV)/.dev node_modules/.package-lock.json
 
 run: install
 	mkdir -p var
@@ -78,8 +84,8 @@ test-sqlite: install-dev
 test: lint test-postgres test-sqlite
 
 messages: install-dev
-	$(PY) manage.py makemessages --all --ignore=.venv --ignore=staticfiles --no-obsolete
+	$(PY) manage.py makemessages --all --ignore=.venv --ignore=node_modules --ignore=staticfiles --no-obsolete
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) staticfiles var .pytest_cache
+	rm -rf $(VENV) node_modules staticfiles var .pytest_cache
