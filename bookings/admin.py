@@ -25,6 +25,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from hengdian.admin import NamedInputsMixin
+
 from . import notifications, selectors, services
 from .models import (
     Blackout,
@@ -152,7 +154,7 @@ class UserAdmin(DjangoUserAdmin):
         return super().user_change_password(request, id, form_url)
 
 
-class MemberInline(admin.TabularInline):
+class MemberInline(NamedInputsMixin, admin.TabularInline):
     model = User
     fields = ["email", "first_name", "crew_role", "is_active", "last_login"]
     readonly_fields = ["email", "first_name", "last_login"]
@@ -181,7 +183,7 @@ class CrewAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
         return obj.member_count
 
 
-class SetPhotoInline(admin.TabularInline):
+class SetPhotoInline(NamedInputsMixin, admin.TabularInline):
     model = SetPhoto
     extra = 1
     fields = ["image", "caption", "position"]

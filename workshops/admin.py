@@ -34,6 +34,7 @@ from bookings.admin import (
     csv_safe,
 )
 from bookings.models import Notification
+from hengdian.admin import NamedInputsMixin
 
 from . import selectors, services
 from .forms import PASSPORT_FIELDS
@@ -150,7 +151,7 @@ class SessionAdminForm(forms.ModelForm):
         return data
 
 
-class SessionInline(admin.TabularInline):
+class SessionInline(NamedInputsMixin, admin.TabularInline):
     model = Session
     form = SessionAdminForm
     extra = 0
@@ -196,7 +197,7 @@ class WorkshopAdmin(admin.ModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
+class SessionAdmin(NamedInputsMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     form = SessionAdminForm
     list_display = [
         "workshop",
