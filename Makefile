@@ -33,8 +33,15 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PIP) install -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# Test-only tools from npm (tests/tools/package-lock.json pins them): axe-core for the
+# accessibility check and the Nu HTML checker (vnu.jar, run with Java).
+NPM_TOOLS := tests/tools
+$(NPM_TOOLS)/node_modules/.package-lock.json: $(NPM_TOOLS)/package.json $(NPM_TOOLS)/package-lock.json
+	npm ci --prefix $(NPM_TOOLS) --ignore-scripts --no-audit --no-fund
+	touch $@
+
 install: $(VENV)/.runtime
-install-dev: $(VENV)/.dev
+install-dev: $(VENV)/.dev $(NPM_TOOLS)/node_modules/.package-lock.json
 
 run: install
 	mkdir -p var
@@ -78,8 +85,8 @@ test-sqlite: install-dev
 test: lint test-postgres test-sqlite
 
 messages: install-dev
-	$(PY) manage.py makemessages --all --ignore=.venv --ignore=staticfiles --no-obsolete
+	$(PY) manage.py makemessages --all --ignore=.venv --ignore=node_modules --ignore=staticfiles --no-obsolete
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) staticfiles var .pytest_cache
+	rm -rf $(VENV) $(NPM_TOOLS)/node_modules staticfiles var .pytest_cache

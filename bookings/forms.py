@@ -30,6 +30,8 @@ class SignupForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = [("", "---------"), *countries]
         self.helper = FormHelper()
+        # The page's own <form> wraps the fields (one form, not one nested in another).
+        self.helper.form_tag = False
         self.helper.layout = Layout(
             Fieldset(_("Your company"), "company_name", "contact_phone", "country"),
             Fieldset(_("Your account"), "full_name", Field("email", autocomplete="email")),

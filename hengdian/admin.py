@@ -4,7 +4,9 @@
 ``@admin.register`` (ours, auth's, django-otp's, axes') lands here.
 """
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.views import shortcut
@@ -12,11 +14,39 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 
 
 def staff_needs_second_factor(user) -> bool:
     """A staff account that has given its password but not yet a code from its device."""
     return user.is_authenticated and user.is_active and user.is_staff and not user.is_verified()
+
+
+def name_inputs(formfield: forms.Field, *, in_table: bool) -> None:
+    """Give inputs a name that screen readers announce where Django's admin draws no <label> for
+    them: the date and the time half of a date-and-time field, and every cell of a tabular
+    inline (its column headings are not labels)."""
+    widget = formfield.widget
+    while isinstance(widget, RelatedFieldWidgetWrapper):
+        widget = widget.widget
+    label = capfirst(formfield.label or "")
+    if isinstance(widget, forms.SplitDateTimeWidget):
+        date, time = widget.widgets
+        date.attrs.setdefault("aria-label", gettext("%(field)s (date)") % {"field": label})
+        time.attrs.setdefault("aria-label", gettext("%(field)s (time)") % {"field": label})
+    elif in_table and not isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+        widget.attrs.setdefault("aria-label", label)
+
+
+class NamedInputsMixin:
+    """For ModelAdmins and inlines: every input the form draws has a name (``name_inputs``)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None:
+            name_inputs(formfield, in_table=isinstance(self, admin.TabularInline))
+        return formfield
 
 
 class StudioAdminSite(admin.AdminSite):

@@ -37,6 +37,7 @@ from bookings.admin import (
 )
 from bookings.models import Notification
 from bookings.translation import in_every_language
+from hengdian.admin import NamedInputsMixin
 
 from . import selectors, services
 from .forms import PASSPORT_FIELDS
@@ -153,7 +154,7 @@ class SessionAdminForm(forms.ModelForm):
         return data
 
 
-class SessionInline(TranslationTabularInline):
+class SessionInline(NamedInputsMixin, TranslationTabularInline):
     model = Session
     form = SessionAdminForm
     extra = 0
@@ -200,7 +201,7 @@ class WorkshopAdmin(TranslationAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(BoundedDateHierarchyMixin, TranslationAdmin):
+class SessionAdmin(NamedInputsMixin, BoundedDateHierarchyMixin, TranslationAdmin):
     form = SessionAdminForm
     list_display = [
         "workshop",

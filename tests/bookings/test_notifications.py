@@ -443,6 +443,22 @@ def test_staff_see_the_outbox_filtered_by_status(staff_client):
 
 
 @pytest.mark.django_db
+def test_outbox_list_keeps_each_email_to_one_line_with_the_whole_subject_in_a_tooltip(staff_client):
+    subject = 'Request received: Ming-Qing palace hall & "the east wing" (HD-ABC123), 7 days from Monday'
+    make(dedupe_key="a", subject=subject, status=Notification.Status.FAILED, attempts=3)
+
+    page = staff_client.get(reverse(CHANGELIST)).content.decode()
+    escaped = "Request received: Ming-Qing palace hall &amp; &quot;the east wing&quot; (HD-ABC123), 7 days from Monday"
+    # The cell cuts the subject short on screen (admin.css); the tooltip, and the link, carry all of it.
+    assert f'<span class="outbox-cut" title="{escaped}">{escaped}</span>' in page
+    assert "Failed (3 attempts)" in page
+    # Four columns beside the checkbox: subject (the link to the email), recipient, status, created.
+    head = page.split('<table id="result_list">', 1)[1].split("</thead>", 1)[0]
+    assert head.count("<th ") == 5
+    assert 'class="field-subject_line"><a href=' in page
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("rows", [3, 60])
 def test_outbox_list_uses_a_fixed_number_of_queries(staff_client, django_assert_max_num_queries, rows):
     _not_due_rows(rows)

@@ -1,0 +1,114 @@
+"""The pages the accessibility (axe) and HTML validity (vnu) checks look at, with the demo data behind them.
+
+Adding a page to both checks is one line in PAGES: its address, with ``{placeholders}`` filled from
+``demo_objects()``, and who looks at it ("anyone", "crew" or "staff").
+"""
+
+from dataclasses import dataclass
+
+from django.core.management import call_command
+
+from hengdian import roles
+
+LANGUAGES = ["en", "zh-hans", "es"]
+
+ANYONE, CREW, STAFF = "anyone", "crew", "staff"
+
+PAGES: list[tuple[str, str]] = [
+    # The public site
+    ("/", ANYONE),
+    ("/sets/", ANYONE),
+    ("/sets/?category=palace&free_from={next_monday}&free_to={next_sunday}", ANYONE),
+    ("/sets/{set}/", ANYONE),
+    ("/equipment/", ANYONE),
+    ("/equipment/?start={next_monday}&end={next_sunday}", ANYONE),
+    ("/workshops/", ANYONE),
+    ("/workshops/{workshop}/", ANYONE),
+    ("/workshops/sessions/{session}/register/", ANYONE),
+    ("/workshops/sessions/{session}/register/sent/", ANYONE),
+    ("/enrolments/{enrolment}/", ANYONE),
+    ("/enrolments/{enrolment}/cancel/", ANYONE),
+    ("/accounts/login/", ANYONE),
+    ("/accounts/signup/", ANYONE),
+    ("/accounts/signup/sent/", ANYONE),
+    ("/accounts/password/reset/", ANYONE),
+    ("/accounts/password/reset/sent/", ANYONE),
+    # A crew's own pages
+    ("/bookings/", CREW),
+    ("/bookings/new/?set={set}&start={next_monday}&end={next_sunday}", CREW),
+    ("/bookings/{booking}/", CREW),
+    ("/bookings/{booking}/cancel/", CREW),
+    ("/crew/", CREW),
+    ("/accounts/password/change/", CREW),
+    # The studio's admin
+    ("/admin/", STAFF),
+    ("/admin/bookings/booking/", STAFF),
+    ("/admin/bookings/booking/{booking_pk}/change/", STAFF),
+    ("/admin/bookings/booking/occupancy/", STAFF),
+    ("/admin/bookings/booking/export/", STAFF),
+    ("/admin/bookings/studioset/", STAFF),
+    ("/admin/bookings/studioset/{set_pk}/change/", STAFF),
+    ("/admin/bookings/equipment/", STAFF),
+    ("/admin/bookings/equipment/{equipment_pk}/change/", STAFF),
+    ("/admin/bookings/notification/", STAFF),
+    ("/admin/bookings/notification/{notification_pk}/change/", STAFF),
+    ("/admin/workshops/workshop/", STAFF),
+    ("/admin/workshops/workshop/{workshop_pk}/change/", STAFF),
+    ("/admin/workshops/session/", STAFF),
+    ("/admin/workshops/session/{session_pk}/change/", STAFF),
+    ("/admin/workshops/enrolment/", STAFF),
+    ("/admin/workshops/enrolment/{enrolment_pk}/change/", STAFF),
+]
+
+
+@dataclass
+class Demo:
+    crew_member: object
+    staff: object
+    objects: dict[str, str]
+
+    def pages(self, audience: str | None = None) -> list[str]:
+        return [path.format(**self.objects) for path, who in PAGES if audience in (None, who)]
+
+
+def demo_objects() -> Demo:
+    """The demo data (``seed_demo``) plus a staff member who holds every role."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bookings.management.commands.seed_demo import CREW_EMAIL
+    from bookings.models import Booking, Equipment, Notification, StudioSet, User
+    from workshops.models import Enrolment, Session
+
+    from .factories import StaffMemberFactory
+
+    call_command("seed_demo", force=True, verbosity=0)
+    crew_member = User.objects.get(email=CREW_EMAIL)
+    staff = StaffMemberFactory(roles=[roles.BOOKING_DESK, roles.WORKSHOP_DESK, roles.VISA_OFFICER])
+    booking = Booking.objects.filter(crew=crew_member.crew).order_by("start_date").first()
+    enrolment = Enrolment.objects.order_by("pk").first()
+    session = Session.objects.order_by("pk").first()
+    studio_set = StudioSet.objects.get(slug="ming-qing-palace-hall")
+    today = timezone.localdate()
+    monday = today + timedelta(days=14 - today.weekday())
+    return Demo(
+        crew_member=crew_member,
+        staff=staff,
+        objects={
+            "set": studio_set.slug,
+            "set_pk": str(studio_set.pk),
+            "equipment_pk": str(Equipment.objects.order_by("pk").first().pk),
+            "workshop": session.workshop.slug,
+            "workshop_pk": str(session.workshop.pk),
+            "session": str(session.pk),
+            "session_pk": str(session.pk),
+            "enrolment": enrolment.manage_token,
+            "enrolment_pk": str(enrolment.pk),
+            "booking": booking.reference,
+            "booking_pk": str(booking.pk),
+            "notification_pk": str(Notification.objects.order_by("pk").first().pk),
+            "next_monday": f"{monday:%Y-%m-%d}",
+            "next_sunday": f"{monday + timedelta(days=6):%Y-%m-%d}",
+        },
+    )
