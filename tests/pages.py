@@ -20,6 +20,8 @@ PAGES: list[tuple[str, str]] = [
     ("/sets/", ANYONE),
     ("/sets/?category=palace&free_from={next_monday}&free_to={next_sunday}", ANYONE),
     ("/sets/{set}/", ANYONE),
+    ("/sets/{set}/?start={next_monday}&end={next_sunday}", ANYONE),
+    ("/sets/?q=palace", ANYONE),
     ("/equipment/", ANYONE),
     ("/equipment/?start={next_monday}&end={next_sunday}", ANYONE),
     ("/workshops/", ANYONE),
@@ -28,6 +30,7 @@ PAGES: list[tuple[str, str]] = [
     ("/workshops/sessions/{session}/register/sent/", ANYONE),
     ("/enrolments/{enrolment}/", ANYONE),
     ("/enrolments/{enrolment}/cancel/", ANYONE),
+    ("/enrolments/{enrolment}/edit/", ANYONE),
     ("/accounts/login/", ANYONE),
     ("/accounts/signup/", ANYONE),
     ("/accounts/signup/sent/", ANYONE),
@@ -39,6 +42,10 @@ PAGES: list[tuple[str, str]] = [
     ("/bookings/{booking}/", CREW),
     ("/bookings/{booking}/cancel/", CREW),
     ("/crew/", CREW),
+    ("/crew/edit/", CREW),
+    ("/crew/members/{member_pk}/remove/", CREW),
+    ("/crew/members/{member_pk}/make-owner/", CREW),
+    ("/accounts/profile/", CREW),
     ("/accounts/password/change/", CREW),
     # The studio's admin
     ("/admin/", STAFF),
@@ -81,10 +88,13 @@ def demo_objects() -> Demo:
     from bookings.models import Booking, Equipment, Notification, StudioSet, User
     from workshops.models import Enrolment, Session
 
-    from .factories import StaffMemberFactory
+    from .factories import CrewMemberFactory, StaffMemberFactory
 
     call_command("seed_demo", force=True, verbosity=0)
     crew_member = User.objects.get(email=CREW_EMAIL)
+    member = User.objects.filter(crew=crew_member.crew).exclude(pk=crew_member.pk).first()
+    if member is None:
+        member = CrewMemberFactory(crew=crew_member.crew)
     staff = StaffMemberFactory(roles=[roles.BOOKING_DESK, roles.WORKSHOP_DESK, roles.VISA_OFFICER])
     booking = Booking.objects.filter(crew=crew_member.crew).order_by("start_date").first()
     enrolment = Enrolment.objects.order_by("pk").first()
@@ -105,6 +115,7 @@ def demo_objects() -> Demo:
             "session_pk": str(session.pk),
             "enrolment": enrolment.manage_token,
             "enrolment_pk": str(enrolment.pk),
+            "member_pk": str(member.pk),
             "booking": booking.reference,
             "booking_pk": str(booking.pk),
             "notification_pk": str(Notification.objects.order_by("pk").first().pk),

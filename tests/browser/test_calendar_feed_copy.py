@@ -7,7 +7,7 @@ from .test_booking import log_in
 
 
 def _feed_url(live_server, owner) -> str:
-    return f"{live_server.url}/bookings/feed/{owner.crew.calendar_token}.ics"
+    return f"{live_server.url}/bookings/feed/{owner.crew.calendar_token}.ics?lang={owner.language}"
 
 
 def test_the_copy_button_copies_the_feed_link_and_says_so(page, live_server):
