@@ -23,7 +23,7 @@ def staff_needs_second_factor(user) -> bool:
     return user.is_authenticated and user.is_active and user.is_staff and not user.is_verified()
 
 
-def name_inputs(formfield: forms.Field, *, in_table: bool) -> None:
+def name_inputs(formfield: forms.Field, *, in_table: bool, language: str | None = None) -> None:
     """Give inputs a name that screen readers announce where Django's admin draws no <label> for
     them: the date and the time half of a date-and-time field, and every cell of a tabular
     inline (its column headings are not labels)."""
@@ -36,7 +36,12 @@ def name_inputs(formfield: forms.Field, *, in_table: bool) -> None:
         date.attrs.setdefault("aria-label", gettext("%(field)s (date)") % {"field": label})
         time.attrs.setdefault("aria-label", gettext("%(field)s (time)") % {"field": label})
     elif in_table and not isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-        widget.attrs.setdefault("aria-label", label)
+        if language:
+            # A catalogue text's column per language (modeltranslation, labelled "Venue [es]") gets
+            # a copy of the untranslated field's widget, name and all: name it after its column.
+            widget.attrs["aria-label"] = label
+        else:
+            widget.attrs.setdefault("aria-label", label)
 
 
 class NamedInputsMixin:
@@ -45,7 +50,11 @@ class NamedInputsMixin:
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if formfield is not None:
-            name_inputs(formfield, in_table=isinstance(self, admin.TabularInline))
+            name_inputs(
+                formfield,
+                in_table=isinstance(self, admin.TabularInline),
+                language=getattr(db_field, "language", None),
+            )
         return formfield
 
 
