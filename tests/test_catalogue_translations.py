@@ -104,6 +104,15 @@ def test_chinese_feature_lists_split_on_chinese_commas():
         assert studio_set.feature_list == ["自然光", "三相电", "马匹"]
 
 
+def test_the_set_page_lists_each_feature_on_its_own_not_joined_with_a_latin_comma(client):
+    studio_set = StudioSetFactory(
+        features_en="Throne dais, Three-phase power", features_zh_hans="御座高台、三相电"
+    )
+    html = page(client, studio_set.get_absolute_url(), "zh-hans")
+    assert ">御座高台</li>" in html and ">三相电</li>" in html
+    assert "御座高台, 三相电" not in html
+
+
 # --- Search --------------------------------------------------------------------------------
 
 
