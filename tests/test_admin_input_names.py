@@ -34,9 +34,10 @@ def test_date_and_time_halves_and_inline_cells_are_named(client):
 
     page = client.get(reverse("admin:workshops_workshop_change", args=[session.workshop.pk])).content.decode()
     assert 'aria-label="Ends at (date)"' in _input(page, "id_sessions-0-ends_at_0")
-    assert 'aria-label="Venue [en]"' in _input(page, "id_sessions-0-venue_en")
-    assert 'aria-label="Venue [zh-hans]"' in _input(page, "id_sessions-0-venue_zh_hans")
-    assert 'aria-label="Capacity"' in _input(page, "id_sessions-0-capacity")
+    # The sessions are stacked: each venue column has a <label> of its own, with its language.
+    for code in ("en", "zh_hans", "es"):
+        assert f'for="id_sessions-0-venue_{code}">Venue [' in page
+    assert "aria-label" not in _input(page, "id_sessions-0-capacity")
 
     page = client.get(reverse("admin:bookings_studioset_change", args=[studio_set.pk])).content.decode()
     assert 'aria-label="Caption"' in _input(page, "id_photos-0-caption")

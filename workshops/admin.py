@@ -24,7 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
-from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
+from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 
 from bookings.admin import (
     PRIVATE_LINKS_PERMISSION,
@@ -154,20 +154,19 @@ class SessionAdminForm(forms.ModelForm):
         return data
 
 
-class SessionInline(NamedInputsMixin, TranslationTabularInline):
+class SessionInline(NamedInputsMixin, TranslationStackedInline):
+    # Stacked, not a table: the venue in three languages and the date-and-time pickers made a row
+    # wider than a laptop's screen.
     model = Session
     form = SessionAdminForm
     extra = 0
     show_change_link = True
     fields = [
-        "starts_at",
-        "ends_at",
+        ("starts_at", "ends_at"),
         "venue",
-        "language",
+        ("language", "capacity"),
         "interpretation",
-        "capacity",
-        "registration_closes_at",
-        "status",
+        ("registration_closes_at", "status"),
     ]
 
 
