@@ -229,10 +229,13 @@ def _story(letter: InvitationLetter) -> list[Flowable]:
     enrolment = letter.enrolment
     session = enrolment.session
     name = _markup(enrolment.full_name)
-    title = _markup(session.workshop.title)
-    venue = _markup(session.venue)
-    country, role = enrolment.nationality.name, str(enrolment.get_role_display())
+    # Each half in its own language, whatever language the issuing staff member's admin is in
+    # (the catalogue's texts follow the active language, and Chinese falls back to English).
+    with translation.override("en"):
+        title, venue = _markup(session.workshop.title), _markup(session.venue)
+        country, role = str(enrolment.nationality.name), str(enrolment.get_role_display())
     with translation.override("zh-hans"):
+        title_zh, venue_zh = session.workshop.title, session.venue
         country_zh, role_zh = str(enrolment.nationality.name), str(enrolment.get_role_display())
     starts, ends = session.starts_at, session.ends_at
     entry, exit_ = planned_stay(enrolment)
@@ -265,8 +268,8 @@ def _story(letter: InvitationLetter) -> list[Flowable]:
             _markup(f"{STUDIO_ZH}诚挚邀请{country_zh}公民 ")
             + f"<b>{name}</b>"
             + _markup(
-                f" 于{_date_zh(starts)}至{_date_zh(ends)}在浙江省东阳市{STUDIO_ZH}（{session.venue}）"
-                f"参加培训课程“{session.workshop.title}”。"
+                f" 于{_date_zh(starts)}至{_date_zh(ends)}在浙江省东阳市{STUDIO_ZH}（{venue_zh}）"
+                f"参加培训课程“{title_zh}”。"
             ),
         ),
         *_pair(

@@ -73,6 +73,23 @@ def test_country_role_and_months_stay_english_whatever_the_active_language():
     assert "3 February 1990" in text
 
 
+def test_each_half_names_the_workshop_and_venue_in_its_own_language_whoever_issues_it():
+    fields = {
+        "session__workshop__title_en": "Vertical framing",
+        "session__workshop__title_zh_hans": "竖屏构图",
+        "session__venue_en": "Qin Palace Training Hall",
+        "session__venue_zh_hans": "秦王宫培训厅",
+    }
+    for language in ("zh-hans", "es", "en"):
+        with translation.override(language):
+            _, text = _render(**fields)
+        english = text[text.index("is pleased to invite") :][:300]
+        chinese = text[text.index("诚挚邀请") :][:200]
+        assert "Vertical framing" in english and "Qin Palace Training Hall" in english, language
+        assert "竖屏构图" in chinese and "秦王宫培训厅" in chinese, language
+        assert "竖屏构图" not in english
+
+
 @pytest.mark.parametrize("name", ["Анна Петрова", "José Núñez Álvarez"])
 def test_latin_and_cyrillic_names_are_extractable(name):
     _, text = _render(full_name=name)
