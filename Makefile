@@ -75,12 +75,16 @@ TEST_CACHE_URL ?= redis://127.0.0.1:6379/15
 # `make run` worker on the same Redis cannot take their tasks.
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/14
 
+# The suite runs in this many processes (pytest-xdist), each with its own test database and its
+# own Redis databases (tests/development_mode.py); PYTEST_WORKERS=0 runs it in this process.
+PYTEST_WORKERS ?= 2
+
 test-postgres: install-dev
-	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_CACHE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) CACHE_URL=$(TEST_CACHE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest -n $(PYTEST_WORKERS)
 
 test-sqlite: install-dev
 	mkdir -p var
-	DATABASE_URL=$(SQLITE_TEST_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest -m "not browser"
+	DATABASE_URL=$(SQLITE_TEST_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest -n $(PYTEST_WORKERS) -m "not browser"
 
 test: lint test-postgres test-sqlite
 

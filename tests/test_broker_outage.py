@@ -19,13 +19,15 @@ from workshops.models import Enrolment
 
 from .bookings.test_booking_pages import form_data
 from .bookings.test_booking_request import days_from_now
+from .development_mode import worker_number
 from .factories import CrewOwnerFactory, SessionFactory, StudioSetFactory
 from .smtp import SMTPServer
 from .workers import publishing_to, redis_server, wait_until, worker_process
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
-REDIS_PORT = 6391  # this suite's private range is 6391-6395
+# This suite's private range is 6391-6395: a port per pytest-xdist worker (6395 stays unreachable).
+REDIS_PORT = 6391 + worker_number()
 CANNOT_CONNECT = "consumer: Cannot connect to redis://"
 # Pages must not wait for the broker: its absence only delays emails.
 PAGE_SECONDS = 5.0
