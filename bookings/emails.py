@@ -31,7 +31,9 @@ from .notifications import (
 Kind = Notification.Kind
 
 # Kinds the booking desk receives as well as the crew.
-STAFF_KINDS = {Kind.BOOKING_REQUESTED, Kind.BOOKING_HOLD_EXPIRING}
+# What the booking desk is told too: a new request, a hold about to run out, and a crew's own
+# cancellation (the days are free again; a cancellation by staff needs no telling).
+STAFF_KINDS = {Kind.BOOKING_REQUESTED, Kind.BOOKING_HOLD_EXPIRING, Kind.BOOKING_CANCELLED}
 
 # Kinds about an account, each sent at most once per account in this interval:
 # the forms that cause them are open to anyone, and must not become a way to
@@ -243,7 +245,7 @@ def booking_notify(*, booking: Booking, kind: str, by: User | None = None) -> in
                 booking=booking,
             )
         )
-    if kind in STAFF_KINDS:
+    if kind in STAFF_KINDS and not (kind == Kind.BOOKING_CANCELLED and (by is None or by.is_staff)):
         for address, language in _staff_recipients():
             digest = hashlib.sha256(address.encode()).hexdigest()[:16]
             queued += bool(
@@ -252,7 +254,7 @@ def booking_notify(*, booking: Booking, kind: str, by: User | None = None) -> in
                     recipient=address,
                     language=language,
                     dedupe_key=f"booking:{booking.pk}:{_short(kind)}:staff:{digest}",
-                    build=lambda: _staff_message(booking, kind),
+                    build=lambda: _staff_message(booking, kind, by=by),
                     booking=booking,
                 )
             )
@@ -414,9 +416,19 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
     )
 
 
-def _staff_message(booking: Booking, kind: str) -> Message:
+def _staff_message(booking: Booking, kind: str, *, by: User | None = None) -> Message:
     names = {"ref": booking.reference, "set": booking.studio_set.name, "crew": booking.crew.name}
-    if kind == Kind.BOOKING_REQUESTED:
+    facts = [(_("Crew"), booking.crew.name)]
+    if kind == Kind.BOOKING_CANCELLED:
+        subject = _("Cancelled by the crew: %(ref)s for %(crew)s") % names
+        paragraph = _(
+            "%(crew)s has cancelled %(ref)s for %(set)s. Its days and equipment are free again for other "
+            "crews; nothing needs doing unless you want to follow up."
+        )
+        if by is not None:
+            facts.append((_("Cancelled by"), by.get_full_name() or by.email))
+        facts += _facts(booking, list(booking.items.all()))
+    elif kind == Kind.BOOKING_REQUESTED:
         subject = _("New request %(ref)s: %(set)s for %(crew)s") % names
         paragraph = _(
             "%(crew)s asks for %(set)s (%(ref)s). The set and equipment are held until the time below; "
@@ -428,12 +440,16 @@ def _staff_message(booking: Booking, kind: str) -> Message:
             "The request %(ref)s from %(crew)s for %(set)s is still waiting for a decision. Its hold "
             "ends at the time below, and then the days go back on sale."
         )
+    if kind != Kind.BOOKING_CANCELLED:
+        facts += _facts(booking, list(booking.items.all()), hold=True)
     return Message(
         subject=subject,
         greeting=_("Hello,"),
         paragraphs=[paragraph % names],
-        facts=[(_("Crew"), booking.crew.name), *_facts(booking, list(booking.items.all()), hold=True)],
-        link_label=_("Open the request in the admin"),
+        facts=facts,
+        link_label=_("Open the booking in the admin")
+        if kind == Kind.BOOKING_CANCELLED
+        else _("Open the request in the admin"),
         link_url=absolute_url(reverse("admin:bookings_booking_change", args=[booking.pk])),
         signature=_("Hengdian Studio Booking"),
     )

@@ -156,6 +156,53 @@ def test_a_cancellation_says_who_cancelled(
     assert staff_admin.email not in studio_text
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_booking_desk_is_told_when_a_crew_cancels_in_its_language(
+    language, request_booking, crew_owner, staff_admin, settings, django_capture_on_commit_callbacks
+):
+    staff_admin.language = language
+    staff_admin.save()
+    settings.STAFF_NOTIFICATION_EMAILS = [staff_admin.email]
+    booking = request_booking()
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_cancel(booking=booking, by=crew_owner)
+
+    (desk,) = [m for m in mail.outbox if m.to == [staff_admin.email]]
+    notification = Notification.objects.get(recipient=staff_admin.email, kind=Kind.BOOKING_CANCELLED)
+    assert notification.language == language and notification.booking == booking
+    assert booking.reference in desk.subject and booking.crew.name in desk.subject
+    assert crew_owner.get_full_name() in desk.body
+    url = f"{settings.SITE_URL}{reverse('admin:bookings_booking_change', args=[booking.pk])}"
+    assert url in desk.body
+    with translation.override(language):
+        assert str(translation.gettext("Cancelled by")) in desk.body
+    if language != "en":
+        with translation.override("en"):
+            assert (
+                desk.subject != emails._staff_message(booking, Kind.BOOKING_CANCELLED, by=crew_owner).subject
+            )
+
+    # Told once, however often the cancellation's messages are queued again.
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.booking_notify(booking=booking, kind=Kind.BOOKING_CANCELLED, by=crew_owner)
+    assert Notification.objects.filter(recipient=staff_admin.email).count() == 2  # the request, the cancel
+
+
+def test_the_booking_desk_is_not_told_of_its_own_cancellations(
+    request_booking, staff_admin, settings, django_capture_on_commit_callbacks
+):
+    settings.STAFF_NOTIFICATION_EMAILS = ["desk@hengdian.example"]
+    booking = request_booking()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_cancel(booking=booking, by=staff_admin)
+
+    assert not Notification.objects.filter(recipient="desk@hengdian.example", kind=Kind.BOOKING_CANCELLED)
+    assert Notification.objects.filter(kind=Kind.BOOKING_CANCELLED).exclude(recipient="desk@hengdian.example")
+
+
 # --- Content ---------------------------------------------------------------------
 
 CREW_KINDS = [
