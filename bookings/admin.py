@@ -215,8 +215,22 @@ class StudioSetAdmin(TranslationAdmin):
     daily_rate_cny = money_field(StudioSet, "daily_rate")
 
 
+class EquipmentAdminForm(forms.ModelForm):
+    def clean_stock(self):
+        stock = self.cleaned_data["stock"]
+        if self.instance.pk and stock is not None and stock < self.instance.stock:
+            # The admin saves in the same transaction, so the row stays locked until the new stock
+            # is written: no request can take the units in between.
+            try:
+                services.equipment_check_stock(equipment=self.instance, stock=stock)
+            except services.BookingError as exc:
+                raise forms.ValidationError(str(exc), code="held") from exc
+        return stock
+
+
 @admin.register(Equipment)
 class EquipmentAdmin(TranslationAdmin):
+    form = EquipmentAdminForm
     list_display = ["name", "category", "daily_rate_cny", "stock", "is_active"]
     list_filter = ["category", "is_active"]
     search_fields = in_every_language("name", "description")

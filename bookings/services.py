@@ -697,3 +697,50 @@ def staff_backup_codes_replace(*, user: User) -> list[str]:
 
 def staff_backup_codes_left(*, user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+# --- The catalogue ---------------------------------------------------------------
+
+
+def equipment_check_stock(*, equipment: Equipment, stock: int, now: datetime | None = None) -> Equipment:
+    """Refuse a stock lower than the units crews hold on some day from today on.
+
+    Locks the kind's row, as a request for its units does, so a request cannot take units between
+    this check and the new stock being saved in the same transaction. Returns the locked row.
+    """
+    locked = Equipment.objects.select_for_update().get(pk=equipment.pk)
+    today = timezone.localdate(now or timezone.now())
+    held: dict[date, int] = defaultdict(int)
+    holders: dict[date, list[str]] = defaultdict(list)
+    lines = BookingItem.objects.filter(
+        equipment=locked, booking__status__in=Booking.ACTIVE_STATUSES, booking__end_date__gte=today
+    ).values_list("quantity", "booking__start_date", "booking__end_date", "booking__reference")
+    for quantity, start, end, reference in lines:
+        for day in DayRange(max(start, today), end).dates():
+            held[day] += quantity
+            holders[day].append(reference)
+    short = sorted(day for day, units in held.items() if units > stock)
+    if short:
+        references = sorted({ref for day in short for ref in holders[day]})
+        raise BookingError(
+            _(
+                "Crews hold up to %(units)d units on %(days)s (%(refs)s). Keep at least that many, "
+                "or change those bookings first."
+            )
+            % {
+                "units": max(held[day] for day in short),
+                "days": ", ".join(date_format(day) for day in short[:3]) + (" …" if len(short) > 3 else ""),
+                "refs": ", ".join(references[:5]) + (" …" if len(references) > 5 else ""),
+            },
+            field="stock",
+        )
+    return locked
+
+
+def equipment_set_stock(*, equipment: Equipment, stock: int, now: datetime | None = None) -> Equipment:
+    """Change how many units the studio owns; never below what crews already hold."""
+    with transaction.atomic():
+        locked = equipment_check_stock(equipment=equipment, stock=stock, now=now)
+        locked.stock = stock
+        locked.save(update_fields=["stock"])
+    return locked
