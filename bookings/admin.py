@@ -238,15 +238,60 @@ class EquipmentAdmin(TranslationAdmin):
     daily_rate_cny = money_field(Equipment, "daily_rate")
 
 
+class BlackoutAdminForm(forms.ModelForm):
+    close_over_bookings = forms.BooleanField(
+        label=_("Close anyway"),
+        required=False,
+        help_text=_(
+            "Only when the days are held by crews: tick it once you have told them. Their bookings stay as they are."
+        ),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if self.errors or not start or not end or end < start:
+            return cleaned
+        clashes = selectors.bookings_under_blackout(
+            days=DayRange(start, end),
+            studio_set=cleaned.get("studio_set"),
+            equipment=cleaned.get("equipment"),
+            units=cleaned.get("units") or 0,
+            exclude=self.instance,
+        )
+        if clashes and not cleaned.get("close_over_bookings"):
+            references = ", ".join(f"{b.reference} ({b.crew.name})" for b in clashes[:10])
+            self.add_error(
+                "close_over_bookings",
+                ngettext(
+                    "%(count)d booking holds these days: %(refs)s. Tell the crew, then tick “Close anyway” to save.",
+                    "%(count)d bookings hold these days: %(refs)s. Tell the crews, then tick “Close anyway” to save.",
+                    len(clashes),
+                )
+                % {"count": len(clashes), "refs": references + (" …" if len(clashes) > 10 else "")},
+            )
+        return cleaned
+
+
 @admin.register(Blackout)
 class BlackoutAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
+    form = BlackoutAdminForm
     list_display = ["start_date", "end_date", "studio_set", "equipment", "units", "reason", "note"]
     list_filter = ["reason", "studio_set", "equipment"]
     list_select_related = ["studio_set", "equipment"]
     search_fields = [*in_every_language("studio_set__name", "equipment__name"), "note"]
     date_hierarchy = "start_date"
     autocomplete_fields = ["studio_set", "equipment"]
-    fields = ["studio_set", "equipment", "units", "start_date", "end_date", "reason", "note"]
+    fields = [
+        "studio_set",
+        "equipment",
+        "units",
+        "start_date",
+        "end_date",
+        "reason",
+        "note",
+        "close_over_bookings",
+    ]
 
 
 # --- Bookings -------------------------------------------------------------------

@@ -406,3 +406,47 @@ def bookings_due_notice(*, kind: str, now: datetime) -> QuerySet[Booking]:
         raise ValueError(f"Not a booking reminder: {kind}")
     already = Notification.objects.filter(booking=OuterRef("pk"), kind=kind)
     return bookings_for_notice().filter(due).exclude(Exists(already)).order_by("pk")
+
+
+def bookings_under_blackout(
+    *,
+    days: DayRange,
+    studio_set: StudioSet | None = None,
+    equipment: Equipment | None = None,
+    units: int = 0,
+    exclude: Blackout | None = None,
+) -> list[Booking]:
+    """Active bookings that a new (or changed) blackout would cut into, by reference.
+
+    For a set: every active booking with a shoot day in the blackout. For equipment: the bookings
+    holding the kind on a day where what they hold, other blackouts and ``units`` exceed the stock.
+    """
+    if studio_set is not None:
+        return list(
+            Booking.objects.active()
+            .filter(studio_set=studio_set, start_date__lte=days.end, end_date__gte=days.start)
+            .select_related("crew")
+            .order_by("start_date", "reference")
+        )
+    if equipment is None or not units:
+        return []
+    state = equipment_days([equipment], days)[equipment.pk]
+    if exclude is not None and exclude.pk and exclude.equipment_id == equipment.pk:
+        for day in days.dates():
+            if exclude.start_date <= day <= exclude.end_date:
+                state.blacked_out[day] -= exclude.units or 0
+    short = [
+        d
+        for d in days.dates()
+        if state.held[d] and state.held[d] + state.blacked_out[d] + units > equipment.stock
+    ]
+    if not short:
+        return []
+    candidates = (
+        Booking.objects.active()
+        .filter(items__equipment=equipment, start_date__lte=max(short), end_date__gte=min(short))
+        .distinct()
+        .select_related("crew")
+        .order_by("start_date", "reference")
+    )
+    return [b for b in candidates if any(b.start_date <= day <= b.end_date for day in short)]
