@@ -179,9 +179,7 @@ def crew_member_add(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def crew_member_invite_again(request: HttpRequest, pk: int) -> HttpResponse:
-    crew = _crew_for_member(request)
-    if not request.user.is_crew_owner:
-        raise Http404(_("Only the crew's owner can send invitations."))
+    crew = _crew_for_owner(request, _("Only the crew's owner can send invitations."))
     member = get_object_or_404(crew.members, pk=pk)
     try:
         services.crew_member_invitation_resend(member=member, by=request.user)
