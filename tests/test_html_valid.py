@@ -54,6 +54,9 @@ def _error_pages(language: str) -> dict[str, bytes]:
     client = Client(headers={"accept-language": language})
     return {
         "404": client.get("/no-such-page/").content,
+        "403": Client(enforce_csrf_checks=True, headers={"accept-language": language})
+        .post("/accounts/login/", {"username": "a@example.com"})
+        .content,
         "400": client.get("/sets/?category=%00").content,
         "413": client.post(
             "/accounts/login/", data=b"", content_type="text/plain", CONTENT_LENGTH="999999999"
@@ -105,5 +108,7 @@ def test_every_page_and_error_page_is_valid_html(settings, tmp_path_factory):
         check=True,
     )
     messages = json.loads(result.stderr)["messages"]
-    assert len(list(folder.glob("*.html"))) == len(LANGUAGES) * (len(demo.pages()) + 4)
+    assert len(list(folder.glob("*.html"))) == len(LANGUAGES) * (
+        len(demo.pages()) + 5
+    )  # and the five error pages
     assert not messages, _report(messages, folder)

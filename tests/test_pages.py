@@ -1,11 +1,15 @@
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from bookings.models import Booking, Equipment, StudioSet, User
+from hengdian import roles
 from workshops.models import Session
 
 from .auth import login_staff
+from .factories import StaffMemberFactory
 
 
 @pytest.mark.django_db
@@ -70,6 +74,34 @@ def test_unknown_page_is_a_friendly_404(client, settings):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "We could not find that page" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_staff_member_without_the_permission_gets_a_friendly_403_in_their_language(client, settings):
+    settings.DEBUG = False
+    visa_officer = StaffMemberFactory(roles=[roles.VISA_OFFICER])
+    login_staff(client, visa_officer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+
+    response = client.get(reverse("admin:bookings_equipment_add"))
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert 'lang="zh-hans"' in page and "Forbidden" not in page
+    with translation.override("zh-hans"):
+        assert translation.gettext("You cannot open this page") in page
+
+
+@pytest.mark.django_db
+def test_a_form_sent_without_its_csrf_cookie_gets_a_friendly_403(settings):
+    settings.DEBUG = False
+    response = Client(enforce_csrf_checks=True, headers={"accept-language": "es"}).post(
+        reverse("login"), {"username": "a@example.com", "password": "x"}
+    )
+
+    assert response.status_code == 403
+    with translation.override("es"):
+        assert translation.gettext("The form could not be sent") in response.content.decode()
 
 
 @pytest.mark.django_db
