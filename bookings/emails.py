@@ -33,7 +33,16 @@ Kind = Notification.Kind
 # Kinds the booking desk receives as well as the crew.
 # What the booking desk is told too: a new request, a hold about to run out, and a crew's own
 # cancellation (the days are free again; a cancellation by staff needs no telling).
-STAFF_KINDS = {Kind.BOOKING_REQUESTED, Kind.BOOKING_HOLD_EXPIRING, Kind.BOOKING_CANCELLED}
+# A crew's change (of a request, or asked for a confirmed booking) needs the desk's eyes too.
+STAFF_KINDS = {
+    Kind.BOOKING_REQUESTED,
+    Kind.BOOKING_HOLD_EXPIRING,
+    Kind.BOOKING_CANCELLED,
+    Kind.BOOKING_CHANGED,
+    Kind.BOOKING_CHANGE_REQUESTED,
+}
+# Kinds about a proposed change: ``booking`` is the change's own row, one per change.
+CHANGE_KINDS = {Kind.BOOKING_CHANGE_REQUESTED, Kind.BOOKING_CHANGE_APPROVED, Kind.BOOKING_CHANGE_REFUSED}
 
 # Kinds about an account, each sent at most once per account in this interval:
 # the forms that cause them are open to anyone, and must not become a way to
@@ -234,13 +243,16 @@ def booking_notify(*, booking: Booking, kind: str, by: User | None = None) -> in
     Returns how many messages were queued.
     """
     queued = 0
+    event = f"booking:{booking.pk}:{_short(kind)}"
+    if kind == Kind.BOOKING_CHANGED:  # a request can be changed again and again: one email each time
+        event += f":{booking.updated_at:%Y%m%dT%H%M%S.%f}"
     for member in _crew_recipients(booking):
         queued += bool(
             notification_queue_message(
                 kind=kind,
                 recipient=member.email,
                 language=member.language,
-                dedupe_key=f"booking:{booking.pk}:{_short(kind)}:user:{member.pk}",
+                dedupe_key=f"{event}:user:{member.pk}",
                 build=lambda member=member: _crew_message(booking, kind, member=member, by=by),
                 booking=booking,
             )
@@ -253,7 +265,7 @@ def booking_notify(*, booking: Booking, kind: str, by: User | None = None) -> in
                     kind=Kind.BOOKING_REQUEST_RECEIVED if kind == Kind.BOOKING_REQUESTED else kind,
                     recipient=address,
                     language=language,
-                    dedupe_key=f"booking:{booking.pk}:{_short(kind)}:staff:{digest}",
+                    dedupe_key=f"{event}:staff:{digest}",
                     build=lambda: _staff_message(booking, kind, by=by),
                     booking=booking,
                 )
@@ -293,7 +305,68 @@ def _where_to_go(booking: Booking) -> str:
     return _("Report to the booking desk at the studio's service centre; staff will take you to the set.")
 
 
+def _change_facts(change: Booking, items: list) -> list[tuple[str, str]]:
+    """A proposed change (or a changed request): what it asks for, and what it was before."""
+    booking = change.change_of or change
+    facts = [
+        (_("Reference"), booking.reference),
+        (_("Set"), change.studio_set.name),
+        (_("Shoot days"), _days_text(change)),
+        (_("Equipment"), _equipment_text(items) if items else _("none")),
+        (_("Quoted total"), format_cny(change.quote_total)),
+    ]
+    if change.previous_quote_total is not None:
+        facts.append((_("Quoted total before the change"), format_cny(change.previous_quote_total)))
+    if change.change_of_id is not None and change.status == Booking.Status.CHANGE:
+        facts.append((_("Held until the desk decides"), _("yes, beside your booking")))
+    return facts
+
+
+def _change_message(change: Booking, kind: str, *, member: User, by: User | None) -> Message:
+    booking = change.change_of
+    names = {"ref": booking.reference, "set": change.studio_set.name}
+    facts = _change_facts(change, list(change.items.all()))
+    if kind == Kind.BOOKING_CHANGE_REQUESTED:
+        subject = _("Change received: %(ref)s") % names
+        paragraphs = [
+            _(
+                "We have received the change to booking %(ref)s. Your booking stays exactly as it is, and "
+                "the days and equipment below are held beside it until the booking desk decides; we will "
+                "email you as soon as it does."
+            )
+            % names
+        ]
+    elif kind == Kind.BOOKING_CHANGE_APPROVED:
+        subject = _("Change approved: %(set)s (%(ref)s)") % names
+        paragraphs = [
+            _("The booking desk approved the change to %(ref)s. Your booking now holds what is below.")
+            % names
+        ]
+    else:
+        subject = _("Change not approved: %(ref)s") % names
+        paragraphs = [
+            _(
+                "The booking desk could not approve the change to %(ref)s. Your booking stays as it was, "
+                "and the days asked for are free again."
+            )
+            % names
+        ]
+    if change.change_reason:
+        facts.append((_("Reason"), change.change_reason))
+    return Message(
+        subject=subject,
+        greeting=_("Hello %(name)s,") % {"name": member.first_name or member.email},
+        paragraphs=paragraphs,
+        facts=facts,
+        link_label=_("See the booking"),
+        link_url=absolute_url(booking.get_absolute_url()),
+        signature=_("Hengdian World Studios — Booking desk"),
+    )
+
+
 def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None) -> Message:
+    if kind in CHANGE_KINDS:
+        return _change_message(booking, kind, member=member, by=by)
     ref, set_name = booking.reference, booking.studio_set.name
     names = {"ref": ref, "set": set_name}
     checklist_title, checklist = "", []
@@ -310,6 +383,19 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
             % names
         ]
         facts = _facts(booking, items, hold=True)
+    elif kind == Kind.BOOKING_CHANGED:
+        subject = _("Request changed: %(set)s (%(ref)s)") % names
+        who = (by.get_full_name() or by.email) if by else _("Someone in your crew")
+        paragraphs = [
+            _(
+                "%(name)s changed your request %(ref)s. It is still held for you until the time below "
+                "while the booking desk reviews it."
+            )
+            % {**names, "name": who}
+        ]
+        facts = _change_facts(booking, items)
+        if booking.hold_expires_at:
+            facts.append((_("Held until"), studio_time(booking.hold_expires_at)))
     elif kind == Kind.BOOKING_CONFIRMED:
         subject = _("Booking confirmed: %(set)s (%(ref)s)") % names
         paragraphs = [
@@ -417,6 +503,8 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
 
 
 def _staff_message(booking: Booking, kind: str, *, by: User | None = None) -> Message:
+    if kind in (Kind.BOOKING_CHANGED, Kind.BOOKING_CHANGE_REQUESTED):
+        return _staff_change_message(booking, kind, by=by)
     names = {"ref": booking.reference, "set": booking.studio_set.name, "crew": booking.crew.name}
     facts = [(_("Crew"), booking.crew.name)]
     if kind == Kind.BOOKING_CANCELLED:
@@ -450,6 +538,36 @@ def _staff_message(booking: Booking, kind: str, *, by: User | None = None) -> Me
         link_label=_("Open the booking in the admin")
         if kind == Kind.BOOKING_CANCELLED
         else _("Open the request in the admin"),
+        link_url=absolute_url(reverse("admin:bookings_booking_change", args=[booking.pk])),
+        signature=_("Hengdian Studio Booking"),
+    )
+
+
+def _staff_change_message(change: Booking, kind: str, *, by: User | None) -> Message:
+    booking = change.change_of or change
+    names = {"ref": booking.reference, "crew": booking.crew.name}
+    facts = [(_("Crew"), booking.crew.name)]
+    if by is not None:
+        facts.append((_("Asked by"), by.get_full_name() or by.email))
+    facts += _change_facts(change, list(change.items.all()))
+    if kind == Kind.BOOKING_CHANGE_REQUESTED:
+        subject = _("Change asked for: %(ref)s for %(crew)s") % names
+        paragraph = _(
+            "%(crew)s asks to change the confirmed booking %(ref)s. The booking keeps its days until you "
+            "decide, and the change holds the days and equipment below; please approve or refuse it."
+        )
+        facts.insert(1, (_("Booked now"), f"{booking.studio_set.name}, {_days_text(booking)}"))
+    else:
+        subject = _("Request changed: %(ref)s for %(crew)s") % names
+        paragraph = _("%(crew)s changed its request %(ref)s; it now asks for what is below.")
+        if change.hold_expires_at:
+            facts.append((_("Held until"), studio_time(change.hold_expires_at)))
+    return Message(
+        subject=subject,
+        greeting=_("Hello,"),
+        paragraphs=[paragraph % names],
+        facts=facts,
+        link_label=_("Open the booking in the admin"),
         link_url=absolute_url(reverse("admin:bookings_booking_change", args=[booking.pk])),
         signature=_("Hengdian Studio Booking"),
     )

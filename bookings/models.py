@@ -421,6 +421,14 @@ class BookingQuerySet(models.QuerySet):
     def active(self) -> "BookingQuerySet":
         return self.filter(status__in=Booking.ACTIVE_STATUSES)
 
+    def holding(self) -> "BookingQuerySet":
+        """Every row that keeps days and units from other crews: live bookings and proposed changes."""
+        return self.filter(status__in=Booking.HOLDING_STATUSES)
+
+    def bookings(self) -> "BookingQuerySet":
+        """Bookings proper, without the proposed changes held beside confirmed ones."""
+        return self.filter(change_of__isnull=True)
+
     def for_user(self, user) -> "BookingQuerySet":
         """What ``user`` may see on the site: a crew member their crew's, anyone else nothing.
 
@@ -442,8 +450,16 @@ class Booking(models.Model):
         EXPIRED = "expired", _("Expired")
         CANCELLED = "cancelled", _("Cancelled")
         COMPLETED = "completed", _("Completed")
+        # A change to a confirmed booking, held beside it until the booking desk decides.
+        CHANGE = "change", _("Change awaiting the booking desk")
+        CHANGE_APPROVED = "applied", _("Change approved")
+        CHANGE_REFUSED = "refused", _("Change refused")
+        CHANGE_WITHDRAWN = "withdrawn", _("Change withdrawn")
 
     ACTIVE_STATUSES = (Status.REQUESTED, Status.CONFIRMED)
+    # What keeps a set's days and equipment units from other crews. Migration 0013 gives the
+    # PostgreSQL exclusion constraint the same list.
+    HOLDING_STATUSES = (Status.REQUESTED, Status.CONFIRMED, Status.CHANGE)
 
     reference = models.CharField(
         _("reference"), max_length=12, unique=True, default=new_reference, editable=False
@@ -464,6 +480,23 @@ class Booking(models.Model):
     hold_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
     quote_total = models.DecimalField(_("quoted total (CNY)"), max_digits=12, decimal_places=2)
     quote_lines = models.JSONField(_("quote breakdown"), default=list)
+    # The quote before the latest change, kept beside the new one: a change re-quotes at the
+    # day's rates, and both the crew and the desk must see what it did to the price.
+    previous_quote_total = models.DecimalField(
+        _("quoted total before the change (CNY)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    previous_quote_lines = models.JSONField(_("quote breakdown before the change"), default=list, blank=True)
+    # Set on a proposed change (status "change"): the confirmed booking it would replace. It
+    # holds its own days and units beside the booking's until the desk approves or refuses it.
+    change_of = models.ForeignKey(
+        "self",
+        verbose_name=_("change of"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="changes",
+    )
+    change_reason = models.TextField(_("reason for the decision on the change"), max_length=2000, blank=True)
     notes = models.TextField(_("notes"), max_length=2000, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
@@ -501,6 +534,19 @@ class Booking(models.Model):
                 condition=Q(blocked_until__gte=F("end_date")), name="booking_blocked_covers_shoot"
             ),
             models.CheckConstraint(condition=Q(quote_total__gte=0), name="booking_quote_not_negative"),
+            # A proposed change, and only a proposed change, names the booking it changes.
+            models.CheckConstraint(
+                condition=Q(
+                    change_of__isnull=True,
+                    status__in=["requested", "confirmed", "rejected", "expired", "cancelled", "completed"],
+                )
+                | Q(change_of__isnull=False, status__in=["change", "applied", "refused", "withdrawn"]),
+                name="booking_change_status_matches",
+            ),
+            # At most one change waits for the desk per booking.
+            models.UniqueConstraint(
+                fields=["change_of"], condition=Q(status="change"), name="booking_one_pending_change"
+            ),
             # On PostgreSQL, migration 0003 adds an exclusion constraint: no two
             # active bookings of one set over overlapping [start_date, blocked_until].
         ]
@@ -526,6 +572,33 @@ class Booking(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_change(self) -> bool:
+        return self.change_of_id is not None
+
+    @property
+    def quote_difference(self) -> Decimal | None:
+        if self.previous_quote_total is None:
+            return None
+        return self.quote_total - self.previous_quote_total
+
+    def has_started(self, today: date) -> bool:
+        return today >= self.start_date
+
+    def can_be_changed_by(self, user, today: date) -> bool:
+        """A member of the crew, before the last shoot day is over, while the booking is live.
+
+        Before the first day anything may change; once the shoot has started only the last
+        day can move later (an extension).
+        """
+        return (
+            self.change_of_id is None
+            and user.crew_id is not None
+            and user.crew_id == self.crew_id
+            and self.is_active
+            and today <= self.end_date
+        )
 
     @property
     def localized_quote_lines(self) -> list[dict]:
@@ -594,6 +667,10 @@ class Notification(models.Model):
         BOOKING_HOLD_EXPIRED = "booking-hold-expired", _("Hold expired")
         BOOKING_REMINDER_START = "booking-reminder-start", _("Reminder: shoot starts")
         BOOKING_REMINDER_END = "booking-reminder-end", _("Reminder: last shoot day")
+        BOOKING_CHANGED = "booking-changed", _("Request changed")
+        BOOKING_CHANGE_REQUESTED = "booking-change-requested", _("Change asked for")
+        BOOKING_CHANGE_APPROVED = "booking-change-approved", _("Change approved")
+        BOOKING_CHANGE_REFUSED = "booking-change-refused", _("Change refused")
         ENROLMENT_CONFIRMED = "enrolment-confirmed", _("Enrolment confirmed")
         ENROLMENT_WAITLISTED = "enrolment-waitlisted", _("Enrolment on the waiting list")
         ENROLMENT_PROMOTED = "enrolment-promoted", _("Promoted from the waiting list")

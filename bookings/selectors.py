@@ -43,7 +43,7 @@ def catalogue_search(queryset: QuerySet, query: str, fields: Iterable[str]) -> Q
 
 def _active_bookings_near(set_ids: Iterable[int] | None, days: DayRange) -> QuerySet[Booking]:
     """Active bookings whose blocked days could touch ``days`` widened by any changeover."""
-    qs = Booking.objects.active().filter(
+    qs = Booking.objects.holding().filter(
         start_date__lte=days.end + timedelta(days=MAX_CHANGEOVER_DAYS), blocked_until__gte=days.start
     )
     return qs if set_ids is None else qs.filter(studio_set_id__in=set_ids)
@@ -101,17 +101,26 @@ class EquipmentDays:
         return min(self.free_on(d) for d in days.dates())
 
 
-def equipment_days(equipment: Iterable[Equipment], days: DayRange) -> dict[int, EquipmentDays]:
-    """Units held and blacked out on each day of ``days``, per equipment kind: two queries."""
+def equipment_days(
+    equipment: Iterable[Equipment], days: DayRange, *, ignoring: Iterable[int] = ()
+) -> dict[int, EquipmentDays]:
+    """Units held and blacked out on each day of ``days``, per equipment kind: two queries.
+
+    ``ignoring``: bookings whose units count as free, as a booking's own do when it is changed.
+    """
     result = {e.pk: EquipmentDays(e) for e in equipment}
     if not result:
         return result
-    lines = BookingItem.objects.filter(
-        equipment_id__in=result,
-        booking__status__in=Booking.ACTIVE_STATUSES,
-        booking__start_date__lte=days.end,
-        booking__end_date__gte=days.start,
-    ).values_list("equipment_id", "quantity", "booking__start_date", "booking__end_date")
+    lines = (
+        BookingItem.objects.filter(
+            equipment_id__in=result,
+            booking__status__in=Booking.HOLDING_STATUSES,
+            booking__start_date__lte=days.end,
+            booking__end_date__gte=days.start,
+        )
+        .exclude(booking_id__in=list(ignoring))
+        .values_list("equipment_id", "quantity", "booking__start_date", "booking__end_date")
+    )
     for equipment_id, quantity, start, end in lines:
         for day in days.dates():
             if start <= day <= end:
@@ -203,7 +212,7 @@ def set_day_states(studio_set: StudioSet, days: DayRange, today: date) -> dict[d
     booking that a new booking would need for its own reset: neither can be booked."""
     before = timedelta(days=studio_set.changeover_days)
     bookings = list(
-        Booking.objects.active()
+        Booking.objects.holding()
         .filter(studio_set=studio_set, start_date__lte=days.end + before, blocked_until__gte=days.start)
         .only("start_date", "end_date", "blocked_until")
     )
@@ -251,6 +260,7 @@ def set_month_calendar(
 def bookings_for_list(user) -> QuerySet[Booking]:
     return (
         Booking.objects.for_user(user)
+        .bookings()
         .select_related("studio_set", "crew")
         .prefetch_related(Prefetch("items", queryset=BookingItem.objects.select_related("equipment")))
     )
@@ -273,7 +283,7 @@ class OccupancyCell:
         if self.blackout is not None:
             return "blackout"
         if self.booking is not None:
-            return self.booking.status  # requested or confirmed
+            return self.booking.status  # requested, confirmed, or a change awaiting the desk
         if self.changeover_of is not None:
             return "changeover"
         return "free"
@@ -301,10 +311,11 @@ def occupancy_grid(*, start: date, days: int) -> OccupancyGrid:
     sets = list(StudioSet.objects.filter(is_active=True).order_by("name", "pk"))
     bookings_by_set: dict[int, list[Booking]] = defaultdict(list)
     for b in (
-        Booking.objects.active()
+        Booking.objects.holding()
         .filter(studio_set__is_active=True, start_date__lte=window.end, blocked_until__gte=window.start)
         .select_related("crew")
-        .order_by("start_date")
+        # A live booking before a change proposed for it, so a day both hold shows the booking.
+        .order_by(F("change_of").asc(nulls_first=True), "start_date")
     ):
         bookings_by_set[b.studio_set_id].append(b)
     blackouts_by_set: dict[int, list[Blackout]] = defaultdict(list)
@@ -423,7 +434,7 @@ def bookings_under_blackout(
     """
     if studio_set is not None:
         return list(
-            Booking.objects.active()
+            Booking.objects.holding()
             .filter(studio_set=studio_set, start_date__lte=days.end, end_date__gte=days.start)
             .select_related("crew")
             .order_by("start_date", "reference")
@@ -443,7 +454,7 @@ def bookings_under_blackout(
     if not short:
         return []
     candidates = (
-        Booking.objects.active()
+        Booking.objects.holding()
         .filter(items__equipment=equipment, start_date__lte=max(short), end_date__gte=min(short))
         .distinct()
         .select_related("crew")

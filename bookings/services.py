@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -457,7 +458,9 @@ def booking_request(
     return plan.bookings.get()
 
 
-def _check_sets_free(parts: Sequence[SetRequest], sets: dict[int, StudioSet]) -> None:
+def _check_sets_free(
+    parts: Sequence[SetRequest], sets: dict[int, StudioSet], *, ignoring: Sequence[int] = ()
+) -> None:
     for part in parts:
         studio_set = sets[part.studio_set.pk]
         if not studio_set.is_active:
@@ -467,8 +470,10 @@ def _check_sets_free(parts: Sequence[SetRequest], sets: dict[int, StudioSet]) ->
     for index, part in enumerate(parts):
         studio_set = sets[part.studio_set.pk]
         widened = DayRange(part.days.start, part.days.end + timedelta(days=studio_set.changeover_days))
-        existing = Booking.objects.active().filter(
-            studio_set=studio_set, start_date__lte=widened.end, blocked_until__gte=widened.start
+        existing = (
+            Booking.objects.holding()
+            .filter(studio_set=studio_set, start_date__lte=widened.end, blocked_until__gte=widened.start)
+            .exclude(pk__in=ignoring)
         )
         clashes = [DayRange(b.start_date, b.blocked_until) for b in existing]
         # Parts of this same plan on the same set must respect the changeover too.
@@ -497,7 +502,9 @@ def _check_sets_free(parts: Sequence[SetRequest], sets: dict[int, StudioSet]) ->
             )
 
 
-def _check_equipment_free(parts: Sequence[SetRequest], equipment: dict[int, Equipment]) -> None:
+def _check_equipment_free(
+    parts: Sequence[SetRequest], equipment: dict[int, Equipment], *, ignoring: Sequence[int] = ()
+) -> None:
     wanted = [(p.days, i) for p in parts for i in p.items]
     if not wanted:
         return
@@ -507,7 +514,7 @@ def _check_equipment_free(parts: Sequence[SetRequest], equipment: dict[int, Equi
                 _("%(item)s cannot be booked at the moment.") % {"item": item.equipment}, field="items"
             )
     whole = DayRange(min(d.start for d, _i in wanted), max(d.end for d, _i in wanted))
-    usage = equipment_days(equipment.values(), whole)
+    usage = equipment_days(equipment.values(), whole, ignoring=ignoring)
     requested: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for days, item in wanted:
         for day in days.dates():
@@ -592,8 +599,257 @@ def booking_cancel(*, booking: Booking, by: User, now: datetime | None = None) -
     booking.hold_expires_at = None
     booking.cancelled_by = by
     booking.save(update_fields=["status", "hold_expires_at", "cancelled_by", "updated_at"])
+    # A change still waiting for the desk goes with the booking; its days are free again too.
+    Booking.objects.filter(change_of=booking, status=Booking.Status.CHANGE).update(
+        status=Booking.Status.CHANGE_WITHDRAWN, updated_at=timezone.now()
+    )
     emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_CANCELLED, by=by)
     return booking
+
+
+# --- Changing a booking ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingChange:
+    """What a crew asks a booking to become: the whole new state, not a difference."""
+
+    studio_set: StudioSet
+    days: DayRange
+    items: Sequence[ItemRequest] = ()
+    notes: str = ""
+
+
+def _items_of(booking: Booking) -> dict[int, int]:
+    return dict(booking.items.values_list("equipment_id", "quantity"))
+
+
+def _check_change_allowed(booking: Booking, change: BookingChange, *, by: User, today: date) -> None:
+    if booking.change_of_id is not None or not booking.is_active:
+        raise BookingError(
+            _("%(ref)s is %(status)s, so it cannot be changed.")
+            % {"ref": booking.reference, "status": booking.get_status_display().lower()}
+        )
+    if not booking.can_be_changed_by(by, today):
+        if today > booking.end_date:
+            raise BookingError(_("%(ref)s has ended; book again instead.") % {"ref": booking.reference})
+        raise BookingError(_("You cannot change this booking."))
+    wanted_items = {i.equipment.pk: i.quantity for i in change.items}
+    if (
+        change.studio_set.pk == booking.studio_set_id
+        and change.days == booking.days
+        and wanted_items == _items_of(booking)
+        and change.notes == booking.notes
+    ):
+        raise BookingError(_("That is what the booking already holds; change something first."))
+    if booking.has_started(today):
+        # Once the crew is shooting, the set and the days behind them stay: only more days.
+        if change.studio_set.pk != booking.studio_set_id or change.days.start != booking.start_date:
+            raise BookingError(
+                _(
+                    "The shoot started on %(date)s, so the set and the first day stay as they are; "
+                    "you can add days at the end."
+                )
+                % {"date": date_format(booking.start_date)},
+                field="start_date",
+            )
+        if change.days.end < booking.end_date:
+            raise BookingError(
+                _("The shoot has started; the last day can only move later."), field="end_date"
+            )
+        if wanted_items != _items_of(booking):
+            raise BookingError(
+                _("The shoot has started; call the equipment store to change the equipment."), field="items"
+            )
+        if change.days.days > settings.BOOKING_MAX_DAYS:
+            raise BookingError(
+                _("A booking covers at most %(max)d shoot days.") % {"max": settings.BOOKING_MAX_DAYS},
+                field="end_date",
+            )
+    else:
+        booking_validate_days(days=change.days, today=today)
+
+
+def booking_change(
+    *, booking: Booking, change: BookingChange, by: User, now: datetime | None = None
+) -> Booking:
+    """Change a live booking's set, days, equipment or notes; returns the row that now holds them.
+
+    Checked under the same locks and rules as a new request, with the booking's own days and
+    units (and any change it is already waiting on) counted as free for itself. Re-quoted at
+    today's rates; the quote before the change is kept beside the new one.
+
+    A requested booking is changed in place and keeps its hold deadline. A confirmed booking
+    keeps everything it holds: the change is a second row (status ``change``) holding the new
+    days and units beside it until the booking desk approves it (and it is swapped in) or
+    refuses it (and its hold is released). A newer change replaces one still waiting.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    seen = set()
+    for item in change.items:
+        if item.quantity < 1:
+            raise BookingError(_("Quantities must be at least 1."), field="items")
+        if item.equipment.pk in seen:
+            raise BookingError(
+                _("%(item)s is listed twice; put the total on one line.") % {"item": item.equipment},
+                field="items",
+            )
+        seen.add(item.equipment.pk)
+    try:
+        with transaction.atomic():
+            booking = _locked_booking(booking)
+            waiting = list(
+                Booking.objects.select_for_update().filter(change_of=booking, status=Booking.Status.CHANGE)
+            )
+            _check_change_allowed(booking, change, by=by, today=today)
+            old_kinds = set(_items_of(booking))
+            sets = _lock(StudioSet, {change.studio_set.pk})
+            equipment = _lock(Equipment, {i.equipment.pk for i in change.items} | old_kinds)
+            part = SetRequest(change.studio_set, change.days, change.items)
+            ignoring = [booking.pk, *(w.pk for w in waiting)]
+            _check_sets_free([part], sets, ignoring=ignoring)
+            _check_equipment_free([part], equipment, ignoring=ignoring)
+
+            studio_set = sets[change.studio_set.pk]
+            items = [(equipment[i.equipment.pk], i.quantity) for i in change.items]
+            lines = quote_lines(studio_set, change.days, items)
+            new_state = {
+                "studio_set": studio_set,
+                "start_date": change.days.start,
+                "end_date": change.days.end,
+                "blocked_until": change.days.end + timedelta(days=studio_set.changeover_days),
+                "quote_total": sum((line.amount for line in lines), Decimal(0)),
+                "quote_lines": [line.as_json() for line in lines],
+                "previous_quote_total": booking.quote_total,
+                "previous_quote_lines": booking.quote_lines,
+                "notes": change.notes,
+            }
+            if booking.status == Booking.Status.REQUESTED:
+                for name, value in new_state.items():
+                    setattr(booking, name, value)
+                booking.save()
+                booking.items.all().delete()
+                _create_items(booking, items)
+                emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_CHANGED, by=by)
+                return booking
+            for old in waiting:
+                old.status = Booking.Status.CHANGE_WITHDRAWN
+                old.save(update_fields=["status", "updated_at"])
+            proposed = Booking.objects.create(
+                plan_id=booking.plan_id,
+                crew_id=booking.crew_id,
+                change_of=booking,
+                status=Booking.Status.CHANGE,
+                created_by=by,
+                **new_state,
+            )
+            _create_items(proposed, items)
+            emails.booking_notify(booking=proposed, kind=NOTICE.BOOKING_CHANGE_REQUESTED, by=by)
+            return proposed
+    except IntegrityError as exc:
+        raise BookingError(_("Those days were just taken for this set. Please choose other dates.")) from exc
+
+
+def _create_items(booking: Booking, items: Sequence[tuple[Equipment, int]]) -> None:
+    for equipment, quantity in items:
+        BookingItem.objects.create(
+            booking=booking, equipment=equipment, quantity=quantity, daily_rate=equipment.daily_rate
+        )
+
+
+def _locked_change(change: Booking) -> tuple[Booking, Booking]:
+    """The booking and its proposed change, locked in primary-key order."""
+    rows = {
+        b.pk: b
+        for b in Booking.objects.select_for_update()
+        .filter(pk__in=[change.pk, change.change_of_id])
+        .order_by("pk")
+    }
+    return rows[change.change_of_id], rows[change.pk]
+
+
+def _check_can_decide(by: User) -> None:
+    if not by.has_perm("bookings.change_booking"):
+        raise BookingError(_("Only the booking desk can decide on changes."))
+
+
+@transaction.atomic
+def booking_change_approve(*, change: Booking, by: User, reason: str = "") -> Booking:
+    """Swap a proposed change into its booking; returns the booking, now holding the new days.
+
+    The change's own hold ends in the same transaction as the booking takes over its days and
+    units, so at no moment do both, or neither, hold them.
+    """
+    _check_can_decide(by)
+    if change.change_of_id is None:
+        raise BookingError(_("%(ref)s is not a proposed change.") % {"ref": change.reference})
+    booking, change = _locked_change(change)
+    if change.status != Booking.Status.CHANGE or booking.status != Booking.Status.CONFIRMED:
+        raise BookingError(
+            _("The change to %(ref)s was already decided or withdrawn.") % {"ref": booking.reference}
+        )
+    change.status = Booking.Status.CHANGE_APPROVED
+    change.decided_by = by
+    change.change_reason = reason.strip()
+    change.save(update_fields=["status", "decided_by", "change_reason", "updated_at"])
+    for name in (
+        "studio_set",
+        "start_date",
+        "end_date",
+        "blocked_until",
+        "quote_total",
+        "quote_lines",
+        "notes",
+    ):
+        setattr(booking, name, getattr(change, name))
+    booking.previous_quote_total = change.previous_quote_total
+    booking.previous_quote_lines = change.previous_quote_lines
+    booking.save()
+    booking.items.all().delete()
+    for item in change.items.select_related("equipment"):
+        BookingItem.objects.create(
+            booking=booking, equipment=item.equipment, quantity=item.quantity, daily_rate=item.daily_rate
+        )
+    emails.booking_notify(booking=change, kind=NOTICE.BOOKING_CHANGE_APPROVED, by=by)
+    return booking
+
+
+@transaction.atomic
+def booking_change_refuse(*, change: Booking, by: User, reason: str) -> Booking:
+    """Refuse a proposed change: its hold ends, and the booking stays exactly as it was."""
+    _check_can_decide(by)
+    if not reason.strip():
+        raise BookingError(_("Say why the change is refused; the crew reads it."), field="reason")
+    if change.change_of_id is None:
+        raise BookingError(_("%(ref)s is not a proposed change.") % {"ref": change.reference})
+    booking, change = _locked_change(change)
+    if change.status != Booking.Status.CHANGE:
+        raise BookingError(
+            _("The change to %(ref)s was already decided or withdrawn.") % {"ref": booking.reference}
+        )
+    change.status = Booking.Status.CHANGE_REFUSED
+    change.decided_by = by
+    change.change_reason = reason.strip()
+    change.save(update_fields=["status", "decided_by", "change_reason", "updated_at"])
+    emails.booking_notify(booking=change, kind=NOTICE.BOOKING_CHANGE_REFUSED, by=by)
+    return booking
+
+
+@transaction.atomic
+def booking_change_withdraw(*, booking: Booking, by: User) -> Booking | None:
+    """The crew takes back the change it asked for; the booking stays as it is."""
+    booking = _locked_booking(booking)
+    if not (by.crew_id is not None and by.crew_id == booking.crew_id):
+        raise BookingError(_("You cannot change this booking."))
+    change = (
+        Booking.objects.select_for_update().filter(change_of=booking, status=Booking.Status.CHANGE).first()
+    )
+    if change is None:
+        raise BookingError(_("No change is waiting for %(ref)s.") % {"ref": booking.reference})
+    change.status = Booking.Status.CHANGE_WITHDRAWN
+    change.save(update_fields=["status", "updated_at"])
+    return change
 
 
 def booking_expire_stale_holds(*, now: datetime | None = None) -> list[int]:
@@ -637,8 +893,12 @@ def booking_reminders_queue_due(*, now: datetime | None = None) -> int:
 def booking_complete_finished(*, now: datetime | None = None) -> int:
     """Confirmed bookings whose last shoot day has passed become ``completed``."""
     today = timezone.localdate(now or timezone.now())
-    return Booking.objects.filter(status=Booking.Status.CONFIRMED, end_date__lt=today).update(
-        status=Booking.Status.COMPLETED, updated_at=timezone.now()
+    # One waiting for the desk to decide an extension stays confirmed until it is decided.
+    waiting = Booking.objects.filter(change_of=OuterRef("pk"), status=Booking.Status.CHANGE)
+    return (
+        Booking.objects.filter(status=Booking.Status.CONFIRMED, end_date__lt=today)
+        .exclude(Exists(waiting))
+        .update(status=Booking.Status.COMPLETED, updated_at=timezone.now())
     )
 
 
@@ -713,7 +973,7 @@ def equipment_check_stock(*, equipment: Equipment, stock: int, now: datetime | N
     held: dict[date, int] = defaultdict(int)
     holders: dict[date, list[str]] = defaultdict(list)
     lines = BookingItem.objects.filter(
-        equipment=locked, booking__status__in=Booking.ACTIVE_STATUSES, booking__end_date__gte=today
+        equipment=locked, booking__status__in=Booking.HOLDING_STATUSES, booking__end_date__gte=today
     ).values_list("quantity", "booking__start_date", "booking__end_date", "booking__reference")
     for quantity, start, end, reference in lines:
         for day in DayRange(max(start, today), end).dates():

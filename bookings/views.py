@@ -732,7 +732,8 @@ def crew_calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The crew's private feed for calendar apps: the unguessable token is the key."""
     crew = get_object_or_404(Crew, calendar_token=token)
     bookings = (
-        Booking.objects.filter(crew=crew, end_date__gte=timezone.localdate() - timedelta(days=90))
+        Booking.objects.bookings()
+        .filter(crew=crew, end_date__gte=timezone.localdate() - timedelta(days=90))
         .select_related("studio_set")
         .prefetch_related("items__equipment")
     )
