@@ -13,7 +13,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -358,6 +358,21 @@ class OccupancyWindowForm(forms.Form):
         return start
 
 
+class ChangeDecisionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("The crew reads this on the booking page and in the email."),
+    )
+
+    def __init__(self, *args, reason_required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required
+        if reason_required:
+            self.fields["reason"].error_messages["required"] = _("Say why; the crew reads it.")
+
+
 class BookingExportForm(forms.Form):
     MAX_DAYS = 366
 
@@ -439,6 +454,7 @@ class BookingAdmin(RecordOnlyAdmin):
         (_("History"), {"fields": ("created_by", "created_at", "decided_by", "cancelled_by", "updated_at")}),
     )
     readonly_fields = [
+        "change_panel",
         "reference",
         "status",
         "crew",
@@ -469,6 +485,65 @@ class BookingAdmin(RecordOnlyAdmin):
         return super().get_queryset(request).select_related("crew", "studio_set", "plan")
 
     quote_total_cny = money_field(Booking, "quote_total")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and (obj.change_of_id or obj.changes.exists()):
+            fieldsets = ((_("Changes asked for by the crew"), {"fields": ("change_panel",)}), *fieldsets)
+        return fieldsets
+
+    @admin.display(description=_("changes"))
+    def change_panel(self, obj: Booking) -> str:
+        """The change waiting for a decision (with its buttons), and those already decided."""
+        if obj.change_of_id:
+            return format_html(
+                '{} <a href="{}">{}</a>',
+                _("This is a change asked for booking"),
+                reverse("admin:bookings_booking_change", args=[obj.change_of_id]),
+                obj.change_of.reference,
+            )
+        rows = []
+        for change in obj.changes.select_related("studio_set", "decided_by").order_by("-created_at"):
+            buttons = ""
+            if change.status == Booking.Status.CHANGE:
+                buttons = format_html(
+                    '<a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a>',
+                    reverse("admin:bookings_booking_change_decision", args=[change.pk, "approve"]),
+                    _("Approve the change"),
+                    reverse("admin:bookings_booking_change_decision", args=[change.pk, "refuse"]),
+                    _("Refuse the change"),
+                )
+            rows.append(
+                (
+                    reverse("admin:bookings_booking_change", args=[change.pk]),
+                    change.reference,
+                    change.get_status_display(),
+                    change.studio_set.name,
+                    f"{date_format(change.start_date)} – {date_format(change.end_date)}",
+                    format_cny(change.previous_quote_total),
+                    format_cny(change.quote_total),
+                    change.change_reason,
+                    buttons,
+                )
+            )
+        body = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class="nowrap">{}</td>'
+            '<td class="nowrap">{}</td><td>{}</td><td class="nowrap">{}</td></tr>',
+            rows,
+        )
+        return format_html(
+            '<table id="booking-changes"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            _("Change"),
+            _("Status"),
+            _("Set"),
+            _("Shoot days"),
+            _("Quote before"),
+            _("Quote after"),
+            _("Reason"),
+            body,
+        )
 
     @admin.display(description=_("quote breakdown"))
     def quote_table(self, obj: Booking) -> str:
@@ -551,6 +626,11 @@ class BookingAdmin(RecordOnlyAdmin):
                 self.admin_site.admin_view(self.export_view),
                 name="{}_{}_export".format(*info),
             ),
+            path(
+                "<int:object_id>/change-decision/<str:decision>/",
+                self.admin_site.admin_view(self.change_decision_view),
+                name="{}_{}_change_decision".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -598,6 +678,56 @@ class BookingAdmin(RecordOnlyAdmin):
             "today_url": link(today),
         }
         return TemplateResponse(request, "admin/bookings/occupancy.html", context)
+
+    def change_decision_view(self, request: HttpRequest, object_id: int, decision: str) -> HttpResponse:
+        """Approve or refuse a change a crew asked for, with the reason the crew will read."""
+        if decision not in ("approve", "refuse"):
+            raise Http404
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        change = get_object_or_404(
+            Booking.objects.select_related("studio_set", "change_of__studio_set", "crew").prefetch_related(
+                "items__equipment", "change_of__items__equipment"
+            ),
+            pk=object_id,
+            change_of__isnull=False,
+        )
+        booking = change.change_of
+        form = ChangeDecisionForm(request.POST or None, reason_required=decision == "refuse")
+        if request.method == "POST" and form.is_valid():
+            service = (
+                services.booking_change_approve if decision == "approve" else services.booking_change_refuse
+            )
+            reason = form.cleaned_data["reason"]
+            try:
+                service(change=change, by=request.user, reason=reason)
+            except BookingError as exc:
+                form.add_error("reason" if exc.field == "reason" else None, str(exc))
+            else:
+                verb = "Approved" if decision == "approve" else "Refused"
+                self.log_change(
+                    request, booking, f"{verb} the change {change.reference}: {reason}".strip(": ")
+                )
+                done = (
+                    _("The change to %(ref)s is approved.")
+                    if decision == "approve"
+                    else _("The change to %(ref)s is refused; the booking stays as it was.")
+                )
+                messages.success(request, done % {"ref": booking.reference})
+                return HttpResponseRedirect(
+                    reverse(f"{self.admin_site.name}:bookings_booking_change", args=[booking.pk])
+                )
+        title = (
+            _("Approve the change to %(ref)s") if decision == "approve" else _("Refuse the change to %(ref)s")
+        ) % {"ref": booking.reference}
+        context = {
+            **self._page_context(request, title),
+            "form": form,
+            "change": change,
+            "booking": booking,
+            "decision": decision,
+        }
+        return TemplateResponse(request, "admin/bookings/change_decision.html", context)
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):

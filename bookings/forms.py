@@ -2,6 +2,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -245,6 +246,28 @@ class BookingPartForm(forms.Form):
             except services.BookingError as exc:
                 self.add_error(exc.field or "end_date", str(exc))
         return cleaned
+
+
+class BookingChangeForm(BookingPartForm):
+    """A live booking's set and days, as the crew wants them to become."""
+
+    def __init__(self, *args, booking, **kwargs):
+        self.booking = booking
+        super().__init__(*args, **kwargs)
+        # The booking's own set stays choosable even if the studio has since closed it to new requests.
+        self.fields["studio_set"].queryset = StudioSet.objects.filter(
+            Q(is_active=True) | Q(pk=booking.studio_set_id)
+        )
+        if booking.has_started(timezone.localdate()):
+            # Shooting already: only the last day can move (later). The service says so if it is tried.
+            self.fields["studio_set"].disabled = True
+            self.fields["start_date"].disabled = True
+            self.fields["start_date"].help_text = _("The shoot has started: you can add days at the end.")
+
+    def clean(self):
+        if self.booking.has_started(timezone.localdate()):
+            return forms.Form.clean(self)  # past days are the booking's own; the service checks the rest
+        return super().clean()
 
 
 class BookingItemForm(forms.Form):

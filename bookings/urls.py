@@ -51,4 +51,10 @@ urlpatterns = [
     path("bookings/<reference:reference>.ics", views.booking_ics, name="ics"),
     path("bookings/<reference:reference>/", views.booking_detail, name="detail"),
     path("bookings/<reference:reference>/cancel/", views.booking_cancel, name="cancel"),
+    path("bookings/<reference:reference>/change/", views.booking_change, name="change"),
+    path(
+        "bookings/<reference:reference>/change/withdraw/",
+        views.booking_change_withdraw,
+        name="change_withdraw",
+    ),
 ]

@@ -34,6 +34,7 @@ from .calendars import bookings_to_ics
 from .context_processors import EMAIL_LANGUAGE_OFFER
 from .forms import (
     AccountForm,
+    BookingChangeForm,
     BookingItemFormSet,
     BookingNotesForm,
     BookingPartFormSet,
@@ -697,8 +698,24 @@ def booking_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _get_booking(request, reference)
-    can_cancel = booking.can_be_cancelled_by(request.user, timezone.localdate())
-    return render(request, "bookings/booking_detail.html", {"booking": booking, "can_cancel": can_cancel})
+    today = timezone.localdate()
+    pending = (
+        booking.changes.filter(status=Booking.Status.CHANGE)
+        .select_related("studio_set")
+        .prefetch_related("items__equipment")
+        .first()
+    )
+    context = {
+        "booking": booking,
+        "can_cancel": booking.can_be_cancelled_by(request.user, today),
+        "can_change": booking.can_be_changed_by(request.user, today),
+        "started": booking.has_started(today),
+        "pending_change": pending,
+        "last_change": None
+        if pending
+        else booking.changes.exclude(status=Booking.Status.CHANGE).order_by("-updated_at").first(),
+    }
+    return render(request, "bookings/booking_detail.html", context)
 
 
 @login_required
@@ -713,6 +730,122 @@ def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Booking %s cancelled. The days are free again.") % booking.reference)
+    return redirect(booking)
+
+
+def _change_forms(booking: Booking, data=None):
+    if data is None:
+        initial = {
+            "studio_set": booking.studio_set,
+            "start_date": booking.start_date,
+            "end_date": booking.end_date,
+        }
+        part = BookingChangeForm(booking=booking, prefix="part", initial=initial)
+        items = BookingItemFormSet(
+            prefix="items",
+            initial=[{"equipment": i.equipment, "quantity": i.quantity} for i in booking.items.all()],
+        )
+        return part, items, BookingNotesForm(initial={"notes": booking.notes})
+    return (
+        BookingChangeForm(data, booking=booking, prefix="part"),
+        BookingItemFormSet(data, prefix="items"),
+        BookingNotesForm(data),
+    )
+
+
+def _change_request(part, items, notes) -> services.BookingChange:
+    data = part.cleaned_data
+    lines = [
+        services.ItemRequest(f.cleaned_data["equipment"], f.cleaned_data["quantity"])
+        for f in items.forms
+        if f.cleaned_data and not f.cleaned_data.get("DELETE")
+    ]
+    return services.BookingChange(
+        data["studio_set"], DayRange(data["start_date"], data["end_date"]), lines, notes.cleaned_data["notes"]
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_change(request: HttpRequest, reference: str) -> HttpResponse:
+    """The crew changes a live booking: set, days, equipment, notes; the desk decides if it is confirmed."""
+    booking = _get_booking(request, reference)
+    if not booking.can_be_changed_by(request.user, timezone.localdate()):
+        messages.error(
+            request,
+            _("%(ref)s can no longer be changed here; call the booking desk.") % {"ref": booking.reference},
+        )
+        return redirect(booking)
+    status = 200
+    if request.method == "POST" and "add_items" in request.POST:
+        # Keep what was typed, unvalidated, and add an empty equipment line.
+        _parts, items, notes = _with_extra_form(request.POST, "items")
+        fields = ("studio_set", "start_date", "end_date")
+        part = BookingChangeForm(
+            booking=booking, prefix="part", initial={f: request.POST.get(f"part-{f}", "") for f in fields}
+        )
+    elif request.method == "POST":
+        part, items, notes = _change_forms(booking, request.POST)
+        if part.is_valid() and items.is_valid() and notes.is_valid() and "preview" not in request.POST:
+            try:
+                result = services.booking_change(
+                    booking=booking, change=_change_request(part, items, notes), by=request.user
+                )
+            except services.BookingError as exc:
+                if exc.field in {"start_date", "end_date", "studio_set"}:
+                    part.add_error(exc.field, str(exc))
+                elif exc.field == "items":
+                    items._non_form_errors = items.error_class([str(exc)], renderer=items.renderer)
+                else:
+                    part.add_error(None, str(exc))
+            else:
+                if result.is_change:
+                    messages.success(
+                        request,
+                        _(
+                            "Change sent. Your booking stays as it is until the booking desk approves it; "
+                            "the new days and equipment are held for you meanwhile."
+                        ),
+                    )
+                else:
+                    messages.success(request, _("Request %(ref)s changed.") % {"ref": booking.reference})
+                return redirect(booking)
+        status = 400 if "preview" not in request.POST else 200
+    else:
+        part, items, notes = _change_forms(booking)
+    quote: dict = {}
+    if part.is_bound and part.is_valid() and items.is_bound and items.is_valid() and notes.is_valid():
+        change = _change_request(part, items, notes)
+        lines = selectors.quote_lines(
+            change.studio_set, change.days, [(i.equipment, i.quantity) for i in change.items]
+        )
+        quote = {"lines": lines, "total": sum((line.amount for line in lines), Decimal(0))}
+    return render(
+        request,
+        "bookings/booking_change.html",
+        {
+            "booking": booking,
+            "part": part,
+            "items": items,
+            "notes": notes,
+            "quote": quote,
+            "started": booking.has_started(timezone.localdate()),
+            "pending_change": booking.changes.filter(status=Booking.Status.CHANGE).first(),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def booking_change_withdraw(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _get_booking(request, reference)
+    try:
+        services.booking_change_withdraw(booking=booking, by=request.user)
+    except services.BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Change withdrawn. Your booking stays as it is."))
     return redirect(booking)
 
 

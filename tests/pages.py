@@ -41,6 +41,7 @@ PAGES: list[tuple[str, str]] = [
     ("/bookings/new/?set={set}&start={next_monday}&end={next_sunday}", CREW),
     ("/bookings/{booking}/", CREW),
     ("/bookings/{booking}/cancel/", CREW),
+    ("/bookings/{booking}/change/", CREW),
     ("/crew/", CREW),
     ("/crew/edit/", CREW),
     ("/crew/members/{member_pk}/remove/", CREW),

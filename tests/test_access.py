@@ -70,6 +70,7 @@ class World:
     staff: dict
     studio_set: StudioSet
     booking: Booking
+    change: Booking  # a change asked for a confirmed booking, waiting for the desk
     enrolment: Enrolment
     notification: Notification
     blackout: Blackout
@@ -97,6 +98,22 @@ def world(db, private_storage) -> World:
         items=[services.ItemRequest(camera, 1)],
         by=owner,
     )
+    confirmed = services.booking_confirm(
+        booking=services.booking_request(
+            crew=owner.crew,
+            studio_set=studio_set,
+            days=DayRange(today + timedelta(days=30), today + timedelta(days=32)),
+            by=owner,
+        ),
+        by=superuser,
+    )
+    change = services.booking_change(
+        booking=confirmed,
+        change=services.BookingChange(
+            studio_set, DayRange(today + timedelta(days=31), today + timedelta(days=33))
+        ),
+        by=owner,
+    )
     enrolment = EnrolmentFactory(session=SessionFactory())
     workshop_services.invitation_letter_issue(enrolment=enrolment, by=superuser)
     AccessAttempt.objects.create(username="x@example.com", ip_address="127.0.0.1", failures_since_start=1)
@@ -112,6 +129,7 @@ def world(db, private_storage) -> World:
         staff=staff,
         studio_set=studio_set,
         booking=booking,
+        change=change,
         enrolment=enrolment,
         notification=Notification.objects.filter(enrolment=enrolment).first(),
         blackout=Blackout.objects.create(
@@ -225,6 +243,12 @@ PUBLIC_RULES: dict[str, Rule] = {
     "bookings:detail": Rule(lambda w: w.booking.get_absolute_url(), crew_page()),
     "bookings:ics": Rule(lambda w: reverse("bookings:ics", args=[w.booking.reference]), crew_page()),
     "bookings:cancel": Rule(lambda w: reverse("bookings:cancel", args=[w.booking.reference]), crew_page()),
+    "bookings:change": Rule(lambda w: reverse("bookings:change", args=[w.booking.reference]), crew_page()),
+    "bookings:change_withdraw": Rule(
+        lambda w: reverse("bookings:change_withdraw", args=[w.change.change_of.reference]),
+        crew_page(302),
+        "post",
+    ),
     # Found: any staff account could cancel any crew's booking here, unrecorded.
     "bookings:cancel (confirmed)": Rule(
         lambda w: reverse("bookings:cancel", args=[w.booking.reference]), crew_page(302), "post"
@@ -466,6 +490,11 @@ ADMIN_RULES: dict[str, Rule] = {
     ),
     "admin:bookings_booking_occupancy": Rule(
         lambda w: reverse("admin:bookings_booking_occupancy"), admin_page(holds("bookings.booking", "v"))
+    ),
+    "admin:bookings_booking_change_decision": Rule(
+        lambda w: reverse("admin:bookings_booking_change_decision", args=[w.change.pk, "refuse"]),
+        # Deciding needs the booking desk's change permission, which the read-only admin page never offers.
+        admin_page(lambda p: 200 if p in ("booking desk", SUPERUSER) else 403),
     ),
     "admin:bookings_booking_export": Rule(
         lambda w: reverse("admin:bookings_booking_export"), admin_page(holds("bookings.booking", "v"))
