@@ -426,9 +426,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 # The sweep expires stale holds, queues due reminders and re-queues due or
 # stuck emails. A minute is the reminders' precision.
+# Both live in hengdian/tasks.py (they span the two apps), which workers import by name:
+# autodiscovery looks only in the installed apps.
+CELERY_IMPORTS = ["hengdian.tasks"]
 CELERY_BEAT_SCHEDULE = {
-    "sweep": {"task": "bookings.tasks.sweep", "schedule": 60.0},
-    "complete-finished-bookings": {"task": "bookings.tasks.complete_finished_bookings", "schedule": 3600.0},
+    "sweep": {"task": "hengdian.tasks.sweep", "schedule": 60.0},
+    "complete-finished-bookings": {"task": "hengdian.tasks.complete_finished_bookings", "schedule": 3600.0},
 }
 
 # The email outbox: a failed send is retried after NOTIFICATION_RETRY_SECONDS,

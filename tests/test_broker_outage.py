@@ -13,8 +13,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from bookings import tasks
 from bookings.models import Booking, Notification
+from hengdian import tasks
 from workshops.models import Enrolment
 
 from .bookings.test_booking_pages import form_data

@@ -4,8 +4,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from bookings import services, tasks
+from bookings import services
 from bookings.models import Booking
+from hengdian import tasks
 
 from ..factories import StudioSetFactory
 from .test_booking_request import days_from_now
@@ -33,5 +34,5 @@ def test_periodic_tasks_expire_holds_and_complete_finished_shoots(crew_owner, st
 
 def test_the_sweeps_are_on_the_beat_schedule(settings):
     tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"bookings.tasks.sweep", "bookings.tasks.complete_finished_bookings"} <= tasks_scheduled
+    assert {"hengdian.tasks.sweep", "hengdian.tasks.complete_finished_bookings"} <= tasks_scheduled
     assert settings.CELERY_BEAT_SCHEDULE["sweep"]["schedule"] == 60.0  # reminders are due to the minute

@@ -16,8 +16,10 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from bookings import notifications, services, tasks
+from bookings import notifications, services
+from bookings import tasks as booking_tasks
 from bookings.models import Notification
+from hengdian import tasks
 from hengdian.celery import app
 
 from ..factories import CrewOwnerFactory, StudioSetFactory
@@ -88,8 +90,8 @@ def test_worker_delivers_a_queued_notification_exactly_once(live_worker):
     assert wait_until(lambda: status_of(notification) == Notification.Status.SENT)
 
     # Redelivered and re-queued copies of the task (acks_late, the sweep) change nothing.
-    tasks.send_notification.delay(notification.pk)
-    tasks.send_notification.delay(notification.pk)
+    booking_tasks.send_notification.delay(notification.pk)
+    booking_tasks.send_notification.delay(notification.pk)
     tasks.sweep.delay()
     # One worker takes the queue in order: once a later message is sent, the copies above were handled.
     marker = queue("booking:2:requested", recipient="marker@example.com")

@@ -10,8 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bookings import emails, services, tasks
+from bookings import emails, services
 from bookings.models import Booking, Notification
+from hengdian import tasks
 from workshops.emails import enrolment_notify
 from workshops.models import Enrolment, Session
 

@@ -1,0 +1,33 @@
+"""The periodic work that spans both apps: project wiring, so neither app imports the other's.
+
+``bookings`` never imports ``workshops``; ``workshops`` uses ``bookings`` (accounts, the outbox).
+The sweep needs both, so it lives here and calls each app's services.
+"""
+
+from celery import shared_task
+from django.utils import timezone
+
+from bookings import notifications
+from bookings import services as booking_services
+from workshops import services as workshop_services
+
+
+@shared_task
+def sweep() -> dict[str, int]:
+    """Beat runs this every minute; running it twice, or twice at once, is harmless.
+
+    Re-queues the outbox rows that are due first, so the messages queued
+    below (which are sent on commit) are not queued twice in one run.
+    """
+    now = timezone.now()
+    requeued = notifications.notification_requeue_due(now=now)
+    expired = booking_services.booking_expire_stale_holds(now=now)
+    reminders = booking_services.booking_reminders_queue_due(
+        now=now
+    ) + workshop_services.enrolment_reminders_queue_due(now=now)
+    return {"requeued": requeued, "expired": len(expired), "reminders": reminders}
+
+
+@shared_task
+def complete_finished_bookings() -> int:
+    return booking_services.booking_complete_finished()
