@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import emails
+from . import emails, history
 from .models import (
     Booking,
     BookingItem,
@@ -411,13 +411,15 @@ def shoot_plan_request(
             _check_sets_free(parts, sets)
             _check_equipment_free(parts, equipment)
 
-            plan = ShootPlan.objects.create(crew=crew, created_by=by)
+            plan = ShootPlan(crew=crew, created_by=by)
+            history.note(plan, by=by, when=now)
+            plan.save()
             hold_until = now + timedelta(hours=settings.BOOKING_HOLD_HOURS)
             for part in parts:
                 studio_set = sets[part.studio_set.pk]
                 items = [(equipment[i.equipment.pk], i.quantity) for i in part.items]
                 lines = quote_lines(studio_set, part.days, items)
-                booking = Booking.objects.create(
+                booking = Booking(
                     plan=plan,
                     crew=crew,
                     studio_set=studio_set,
@@ -430,10 +432,13 @@ def shoot_plan_request(
                     notes=notes,
                     created_by=by,
                 )
-                BookingItem.objects.bulk_create(
-                    BookingItem(booking=booking, equipment=e, quantity=q, daily_rate=e.daily_rate)
-                    for e, q in items
-                )
+                history.note(booking, by=by, when=now)
+                booking.save(force_insert=True)
+                # One save per line (a booking has a few), so each line's history says who added it.
+                for e, q in items:
+                    item = BookingItem(booking=booking, equipment=e, quantity=q, daily_rate=e.daily_rate)
+                    history.note(item, by=by, when=now)
+                    item.save(force_insert=True)
                 emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_REQUESTED, by=by)
     except IntegrityError as exc:
         # The exclusion constraint caught what the checks above should have: say so plainly.
@@ -535,7 +540,7 @@ def _locked_booking(booking: Booking) -> Booking:
 
 
 @transaction.atomic
-def booking_confirm(*, booking: Booking, by: User, now: datetime | None = None) -> Booking:
+def booking_confirm(*, booking: Booking, by: User, reason: str = "", now: datetime | None = None) -> Booking:
     now = now or timezone.now()
     booking = _locked_booking(booking)
     if booking.status != Booking.Status.REQUESTED:
@@ -547,13 +552,14 @@ def booking_confirm(*, booking: Booking, by: User, now: datetime | None = None) 
         raise BookingError(
             _("The hold on %(ref)s has expired; the crew must request it again.") % {"ref": booking.reference}
         )
-    return _decide(booking, Booking.Status.CONFIRMED, by)
+    return _decide(booking, Booking.Status.CONFIRMED, by, reason)
 
 
-def _decide(booking: Booking, status: str, by: User) -> Booking:
+def _decide(booking: Booking, status: str, by: User, reason: str) -> Booking:
     booking.status = status
     booking.decided_by = by
     booking.hold_expires_at = None
+    history.note(booking, by=by, reason=reason)
     booking.save(update_fields=["status", "decided_by", "hold_expires_at", "updated_at"])
     kind = NOTICE.BOOKING_CONFIRMED if status == Booking.Status.CONFIRMED else NOTICE.BOOKING_REJECTED
     emails.booking_notify(booking=booking, kind=kind, by=by)
@@ -561,18 +567,18 @@ def _decide(booking: Booking, status: str, by: User) -> Booking:
 
 
 @transaction.atomic
-def booking_reject(*, booking: Booking, by: User) -> Booking:
+def booking_reject(*, booking: Booking, by: User, reason: str = "") -> Booking:
     booking = _locked_booking(booking)
     if booking.status != Booking.Status.REQUESTED:
         raise BookingError(
             _("%(ref)s is %(status)s, so it cannot be rejected.")
             % {"ref": booking.reference, "status": booking.get_status_display().lower()}
         )
-    return _decide(booking, Booking.Status.REJECTED, by)
+    return _decide(booking, Booking.Status.REJECTED, by, reason)
 
 
 @transaction.atomic
-def booking_cancel(*, booking: Booking, by: User, now: datetime | None = None) -> Booking:
+def booking_cancel(*, booking: Booking, by: User, reason: str = "", now: datetime | None = None) -> Booking:
     """Cancel before the first shoot day; the record stays and the days free up at once."""
     today = timezone.localdate(now or timezone.now())
     booking = _locked_booking(booking)
@@ -591,6 +597,7 @@ def booking_cancel(*, booking: Booking, by: User, now: datetime | None = None) -
     booking.status = Booking.Status.CANCELLED
     booking.hold_expires_at = None
     booking.cancelled_by = by
+    history.note(booking, by=by, reason=reason)
     booking.save(update_fields=["status", "hold_expires_at", "cancelled_by", "updated_at"])
     emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_CANCELLED, by=by)
     return booking
@@ -603,14 +610,13 @@ def booking_expire_stale_holds(*, now: datetime | None = None) -> list[int]:
     """
     now = now or timezone.now()
     with transaction.atomic():
-        ids = list(
-            Booking.objects.filter(status=Booking.Status.REQUESTED, hold_expires_at__lte=now)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
-        )
-        # Conditional on the status, so a booking confirmed meanwhile is left alone.
-        Booking.objects.filter(pk__in=ids, status=Booking.Status.REQUESTED).update(
-            status=Booking.Status.EXPIRED, updated_at=now
+        # The rows are locked before they change, so a booking confirmed meanwhile is left alone.
+        ids = history.update_recorded(
+            Booking.objects.filter(status=Booking.Status.REQUESTED, hold_expires_at__lte=now),
+            by=None,
+            reason=history.HOLD_EXPIRED,
+            status=Booking.Status.EXPIRED,
+            updated_at=now,
         )
         if ids:
             for booking in bookings_for_notice().filter(pk__in=ids):
@@ -637,9 +643,14 @@ def booking_reminders_queue_due(*, now: datetime | None = None) -> int:
 def booking_complete_finished(*, now: datetime | None = None) -> int:
     """Confirmed bookings whose last shoot day has passed become ``completed``."""
     today = timezone.localdate(now or timezone.now())
-    return Booking.objects.filter(status=Booking.Status.CONFIRMED, end_date__lt=today).update(
-        status=Booking.Status.COMPLETED, updated_at=timezone.now()
+    completed = history.update_recorded(
+        Booking.objects.filter(status=Booking.Status.CONFIRMED, end_date__lt=today),
+        by=None,
+        reason=history.SHOOT_FINISHED,
+        status=Booking.Status.COMPLETED,
+        updated_at=timezone.now(),
     )
+    return len(completed)
 
 
 def crew_calendar_reset(*, crew: Crew, by: User) -> Crew:
