@@ -698,7 +698,11 @@ def booking_list(request: HttpRequest) -> HttpResponse:
 def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _get_booking(request, reference)
     can_cancel = booking.can_be_cancelled_by(request.user, timezone.localdate())
-    return render(request, "bookings/booking_detail.html", {"booking": booking, "can_cancel": can_cancel})
+    return render(
+        request,
+        "bookings/booking_detail.html",
+        {"booking": booking, "can_cancel": can_cancel, "timeline": selectors.booking_timeline(booking)},
+    )
 
 
 @login_required
