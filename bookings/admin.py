@@ -30,6 +30,7 @@ from modeltranslation.admin import TranslationAdmin
 from hengdian.admin import NamedInputsMixin
 
 from . import notifications, selectors, services
+from .history_admin import HistoryAdminMixin
 from .models import (
     Blackout,
     Booking,
@@ -206,7 +207,7 @@ def money_field(model, field: str):
 
 
 @admin.register(StudioSet)
-class StudioSetAdmin(TranslationAdmin):
+class StudioSetAdmin(HistoryAdminMixin, TranslationAdmin):
     inlines = [SetPhotoInline]
     list_display = ["name", "category", "daily_rate_cny", "changeover_days", "vertical_ready", "is_active"]
     list_filter = ["category", "vertical_ready", "is_active"]
@@ -229,7 +230,7 @@ class EquipmentAdminForm(forms.ModelForm):
 
 
 @admin.register(Equipment)
-class EquipmentAdmin(TranslationAdmin):
+class EquipmentAdmin(HistoryAdminMixin, TranslationAdmin):
     form = EquipmentAdminForm
     list_display = ["name", "category", "daily_rate_cny", "stock", "is_active"]
     list_filter = ["category", "is_active"]
@@ -274,7 +275,7 @@ class BlackoutAdminForm(forms.ModelForm):
 
 
 @admin.register(Blackout)
-class BlackoutAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
+class BlackoutAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     form = BlackoutAdminForm
     list_display = ["start_date", "end_date", "studio_set", "equipment", "units", "reason", "note"]
     list_filter = ["reason", "studio_set", "equipment"]
@@ -419,7 +420,7 @@ class RecordOnlyAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(RecordOnlyAdmin):
+class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
     """Staff review and decide bookings here; they never create or edit them.
 
     Bookings are made through the site's booking form, which calls
@@ -793,7 +794,7 @@ class PlanBookingInline(ReadOnlyInline):
 
 
 @admin.register(ShootPlan)
-class ShootPlanAdmin(RecordOnlyAdmin):
+class ShootPlanAdmin(HistoryAdminMixin, RecordOnlyAdmin):
     """Read-only: a plan is the bookings one request made together."""
 
     list_display = ["__str__", "crew", "created_by", "booking_count", "created_at"]

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
 
 from .images import ReencodedImageField, validate_image_extension, validate_image_upload
 from .validators import validate_single_line
@@ -351,6 +352,8 @@ class Blackout(models.Model):
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, default=Reason.MAINTENANCE)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("blackout")
         verbose_name_plural = _("blackouts")
@@ -397,6 +400,8 @@ class ShootPlan(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("shoot plan")
@@ -521,6 +526,8 @@ class Booking(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = BookingQuerySet.as_manager()
+    # updated_at is the historical row's own date; kept out so diffs show only real changes.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("booking")
@@ -635,6 +642,8 @@ class BookingItem(models.Model):
     )
     quantity = models.PositiveIntegerField(_("quantity"))
     daily_rate = models.DecimalField(_("daily rate (CNY)"), max_digits=10, decimal_places=2)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("equipment line")

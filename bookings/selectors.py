@@ -9,6 +9,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from modeltranslation.utils import build_localized_fieldname, get_language
 
 from .models import (
@@ -461,3 +463,138 @@ def bookings_under_blackout(
         .order_by("start_date", "reference")
     )
     return [b for b in candidates if any(b.start_date <= day <= b.end_date for day in short)]
+
+
+# --- A booking's timeline, as its crew sees it -----------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    when: datetime
+    what: str
+    # The crew member's name, "Booking desk" for any staff member, or "System".
+    who: str
+    reason: str = ""
+
+
+def _timeline_status_labels() -> dict[str, str]:
+    S = Booking.Status
+    return {
+        S.REQUESTED: gettext("Requested"),
+        S.CONFIRMED: gettext("Confirmed"),
+        S.REJECTED: gettext("Rejected"),
+        S.CANCELLED: gettext("Cancelled"),
+        S.EXPIRED: gettext("Hold expired"),
+        S.COMPLETED: gettext("Completed"),
+    }
+
+
+# What the crew is told changed, by the fields behind it (the equipment lines are the third part).
+_TIMELINE_PARTS = (("start_date", "end_date", "blocked_until"), ("studio_set_id",))
+
+
+def _timeline_who(user, booking: Booking) -> str:
+    if user is None:
+        return gettext("System")
+    # The crew never learns which staff member acted: the desk answers as one.
+    if user.is_staff or user.crew_id is None:
+        return gettext("Booking desk")
+    return str(user)
+
+
+def booking_timeline(booking: Booking) -> list[TimelineEvent]:
+    """What happened to ``booking``, oldest first, from its history and its equipment lines'; two queries."""
+    from .history import reason_display
+
+    rows = list(booking.history.select_related("history_user").order_by("history_date", "history_id"))
+    item_rows = list(
+        BookingItem.history.filter(booking_id=booking.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    if not rows:
+        # Made before the history was kept: its request is all that is known.
+        return [
+            TimelineEvent(
+                booking.created_at, gettext("Requested"), _timeline_who(booking.created_by, booking)
+            )
+        ]
+    statuses = _timeline_status_labels()
+    # Changes asked for a confirmed booking are rows of their own, held beside it: their
+    # history tells when each was asked for and how the desk decided. One more query.
+    change_labels = {
+        Booking.Status.CHANGE: gettext("Change asked for"),
+        Booking.Status.CHANGE_APPROVED: gettext("Change approved"),
+        Booking.Status.CHANGE_REFUSED: gettext("Change refused"),
+        Booking.Status.CHANGE_WITHDRAWN: gettext("Change withdrawn"),
+    }
+    change_events: list[TimelineEvent] = []
+    approved_at: set[datetime] = set()
+    last_status: dict[int, str] = {}
+    for row in (
+        Booking.history.filter(change_of_id=booking.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    ):
+        if last_status.get(row.id) != row.status and row.status in change_labels:
+            what = change_labels[row.status]
+            if row.status == Booking.Status.CHANGE:
+                what = gettext("Change asked for: %(start)s – %(end)s") % {
+                    "start": date_format(row.start_date),
+                    "end": date_format(row.end_date),
+                }
+            change_events.append(
+                TimelineEvent(
+                    row.history_date,
+                    what,
+                    _timeline_who(row.history_user, booking),
+                    reason_display(row.history_change_reason),
+                )
+            )
+            if row.status == Booking.Status.CHANGE_APPROVED:
+                approved_at.add(row.history_date)
+        last_status[row.id] = row.status
+    part_labels = (gettext("dates"), gettext("set"), gettext("equipment"))
+    created_at = rows[0].history_date
+    # Equipment lines changed after the request, grouped by the moment (one change saves them together).
+    equipment_changes: dict[datetime, object] = {}
+    for item in item_rows:
+        if item.history_date != created_at:
+            equipment_changes.setdefault(item.history_date, item)
+
+    events: list[TimelineEvent] = []
+    previous = None
+    for row in rows:
+        who = _timeline_who(row.history_user, booking)
+        reason = reason_display(row.history_change_reason)
+        if previous is None:
+            events.append(TimelineEvent(row.history_date, statuses[Booking.Status.REQUESTED], who, reason))
+        elif row.status != previous.status:
+            events.append(TimelineEvent(row.history_date, statuses.get(row.status, row.status), who, reason))
+        else:
+            parts = [
+                label
+                for label, fields in zip(part_labels, _TIMELINE_PARTS, strict=False)
+                if any(getattr(row, f) != getattr(previous, f) for f in fields)
+            ]
+            if equipment_changes.pop(row.history_date, None) is not None:
+                parts.append(part_labels[2])
+            if parts and row.history_date not in approved_at:  # told as "Change approved"
+                what = gettext("Changed: %(parts)s") % {"parts": ", ".join(parts)}
+                events.append(TimelineEvent(row.history_date, what, who, reason))
+        previous = row
+    for when, item in equipment_changes.items():
+        if when in approved_at:
+            continue
+        what = gettext("Changed: %(parts)s") % {"parts": part_labels[2]}
+        events.append(
+            TimelineEvent(
+                when,
+                what,
+                _timeline_who(item.history_user, booking),
+                reason_display(item.history_change_reason),
+            )
+        )
+    events += change_events
+    events.sort(key=lambda e: e.when)
+    return events

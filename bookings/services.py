@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import emails
+from . import emails, history
 from .models import (
     Booking,
     BookingItem,
@@ -412,13 +412,15 @@ def shoot_plan_request(
             _check_sets_free(parts, sets)
             _check_equipment_free(parts, equipment)
 
-            plan = ShootPlan.objects.create(crew=crew, created_by=by)
+            plan = ShootPlan(crew=crew, created_by=by)
+            history.note(plan, by=by, when=now)
+            plan.save()
             hold_until = now + timedelta(hours=settings.BOOKING_HOLD_HOURS)
             for part in parts:
                 studio_set = sets[part.studio_set.pk]
                 items = [(equipment[i.equipment.pk], i.quantity) for i in part.items]
                 lines = quote_lines(studio_set, part.days, items)
-                booking = Booking.objects.create(
+                booking = Booking(
                     plan=plan,
                     crew=crew,
                     studio_set=studio_set,
@@ -431,10 +433,13 @@ def shoot_plan_request(
                     notes=notes,
                     created_by=by,
                 )
-                BookingItem.objects.bulk_create(
-                    BookingItem(booking=booking, equipment=e, quantity=q, daily_rate=e.daily_rate)
-                    for e, q in items
-                )
+                history.note(booking, by=by, when=now)
+                booking.save(force_insert=True)
+                # One save per line (a booking has a few), so each line's history says who added it.
+                for e, q in items:
+                    item = BookingItem(booking=booking, equipment=e, quantity=q, daily_rate=e.daily_rate)
+                    history.note(item, by=by, when=now)
+                    item.save(force_insert=True)
                 emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_REQUESTED, by=by)
     except IntegrityError as exc:
         # The exclusion constraint caught what the checks above should have: say so plainly.
@@ -542,7 +547,7 @@ def _locked_booking(booking: Booking) -> Booking:
 
 
 @transaction.atomic
-def booking_confirm(*, booking: Booking, by: User, now: datetime | None = None) -> Booking:
+def booking_confirm(*, booking: Booking, by: User, reason: str = "", now: datetime | None = None) -> Booking:
     now = now or timezone.now()
     booking = _locked_booking(booking)
     if booking.status != Booking.Status.REQUESTED:
@@ -554,13 +559,14 @@ def booking_confirm(*, booking: Booking, by: User, now: datetime | None = None) 
         raise BookingError(
             _("The hold on %(ref)s has expired; the crew must request it again.") % {"ref": booking.reference}
         )
-    return _decide(booking, Booking.Status.CONFIRMED, by)
+    return _decide(booking, Booking.Status.CONFIRMED, by, reason)
 
 
-def _decide(booking: Booking, status: str, by: User) -> Booking:
+def _decide(booking: Booking, status: str, by: User, reason: str) -> Booking:
     booking.status = status
     booking.decided_by = by
     booking.hold_expires_at = None
+    history.note(booking, by=by, reason=reason)
     booking.save(update_fields=["status", "decided_by", "hold_expires_at", "updated_at"])
     kind = NOTICE.BOOKING_CONFIRMED if status == Booking.Status.CONFIRMED else NOTICE.BOOKING_REJECTED
     emails.booking_notify(booking=booking, kind=kind, by=by)
@@ -568,18 +574,18 @@ def _decide(booking: Booking, status: str, by: User) -> Booking:
 
 
 @transaction.atomic
-def booking_reject(*, booking: Booking, by: User) -> Booking:
+def booking_reject(*, booking: Booking, by: User, reason: str = "") -> Booking:
     booking = _locked_booking(booking)
     if booking.status != Booking.Status.REQUESTED:
         raise BookingError(
             _("%(ref)s is %(status)s, so it cannot be rejected.")
             % {"ref": booking.reference, "status": booking.get_status_display().lower()}
         )
-    return _decide(booking, Booking.Status.REJECTED, by)
+    return _decide(booking, Booking.Status.REJECTED, by, reason)
 
 
 @transaction.atomic
-def booking_cancel(*, booking: Booking, by: User, now: datetime | None = None) -> Booking:
+def booking_cancel(*, booking: Booking, by: User, reason: str = "", now: datetime | None = None) -> Booking:
     """Cancel before the first shoot day; the record stays and the days free up at once."""
     today = timezone.localdate(now or timezone.now())
     booking = _locked_booking(booking)
@@ -598,11 +604,13 @@ def booking_cancel(*, booking: Booking, by: User, now: datetime | None = None) -
     booking.status = Booking.Status.CANCELLED
     booking.hold_expires_at = None
     booking.cancelled_by = by
+    history.note(booking, by=by, reason=reason)
     booking.save(update_fields=["status", "hold_expires_at", "cancelled_by", "updated_at"])
     # A change still waiting for the desk goes with the booking; its days are free again too.
-    Booking.objects.filter(change_of=booking, status=Booking.Status.CHANGE).update(
-        status=Booking.Status.CHANGE_WITHDRAWN, updated_at=timezone.now()
-    )
+    for change in Booking.objects.select_for_update().filter(change_of=booking, status=Booking.Status.CHANGE):
+        change.status = Booking.Status.CHANGE_WITHDRAWN
+        history.note(change, by=by, reason=reason)
+        change.save(update_fields=["status", "updated_at"])
     emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_CANCELLED, by=by)
     return booking
 
@@ -728,15 +736,16 @@ def booking_change(
             if booking.status == Booking.Status.REQUESTED:
                 for name, value in new_state.items():
                     setattr(booking, name, value)
+                history.note(booking, by=by)
                 booking.save()
-                booking.items.all().delete()
-                _create_items(booking, items)
+                _replace_items(booking, items, by=by)
                 emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_CHANGED, by=by)
                 return booking
             for old in waiting:
                 old.status = Booking.Status.CHANGE_WITHDRAWN
+                history.note(old, by=by, reason=history.CHANGE_REPLACED)
                 old.save(update_fields=["status", "updated_at"])
-            proposed = Booking.objects.create(
+            proposed = Booking(
                 plan_id=booking.plan_id,
                 crew_id=booking.crew_id,
                 change_of=booking,
@@ -744,18 +753,33 @@ def booking_change(
                 created_by=by,
                 **new_state,
             )
-            _create_items(proposed, items)
+            history.note(proposed, by=by)
+            proposed.save()
+            _replace_items(proposed, items, by=by)
             emails.booking_notify(booking=proposed, kind=NOTICE.BOOKING_CHANGE_REQUESTED, by=by)
             return proposed
     except IntegrityError as exc:
         raise BookingError(_("Those days were just taken for this set. Please choose other dates.")) from exc
 
 
-def _create_items(booking: Booking, items: Sequence[tuple[Equipment, int]]) -> None:
-    for equipment, quantity in items:
-        BookingItem.objects.create(
-            booking=booking, equipment=equipment, quantity=quantity, daily_rate=equipment.daily_rate
-        )
+def _replace_items(
+    booking: Booking, items: Sequence[tuple], *, by: User | None, when: datetime | None = None
+) -> None:
+    """Make ``booking``'s equipment lines exactly ``items``: (kind, units) at today's rate, or
+    (kind, units, rate). Line by line, so the history shows each line removed, changed or added.
+    """
+    current = {line.equipment_id: line for line in booking.items.all()}
+    for equipment, quantity, *rate in items:
+        daily_rate = rate[0] if rate else equipment.daily_rate
+        line = current.pop(equipment.pk, None) or BookingItem(booking=booking, equipment=equipment)
+        if line.pk and (line.quantity, line.daily_rate) == (quantity, daily_rate):
+            continue
+        line.quantity, line.daily_rate = quantity, daily_rate
+        history.note(line, by=by, when=when)
+        line.save()
+    for line in current.values():
+        history.note(line, by=by, when=when)
+        line.delete()
 
 
 def _locked_change(change: Booking) -> tuple[Booking, Booking]:
@@ -792,6 +816,9 @@ def booking_change_approve(*, change: Booking, by: User, reason: str = "") -> Bo
     change.status = Booking.Status.CHANGE_APPROVED
     change.decided_by = by
     change.change_reason = reason.strip()
+    # One moment for every row the swap writes, so the history reads it as one change.
+    when = timezone.now()
+    history.note(change, by=by, reason=change.change_reason, when=when)
     change.save(update_fields=["status", "decided_by", "change_reason", "updated_at"])
     for name in (
         "studio_set",
@@ -805,12 +832,14 @@ def booking_change_approve(*, change: Booking, by: User, reason: str = "") -> Bo
         setattr(booking, name, getattr(change, name))
     booking.previous_quote_total = change.previous_quote_total
     booking.previous_quote_lines = change.previous_quote_lines
+    history.note(booking, by=by, reason=change.change_reason, when=when)
     booking.save()
-    booking.items.all().delete()
-    for item in change.items.select_related("equipment"):
-        BookingItem.objects.create(
-            booking=booking, equipment=item.equipment, quantity=item.quantity, daily_rate=item.daily_rate
-        )
+    _replace_items(
+        booking,
+        [(i.equipment, i.quantity, i.daily_rate) for i in change.items.select_related("equipment")],
+        by=by,
+        when=when,
+    )
     emails.booking_notify(booking=change, kind=NOTICE.BOOKING_CHANGE_APPROVED, by=by)
     return booking
 
@@ -831,6 +860,7 @@ def booking_change_refuse(*, change: Booking, by: User, reason: str) -> Booking:
     change.status = Booking.Status.CHANGE_REFUSED
     change.decided_by = by
     change.change_reason = reason.strip()
+    history.note(change, by=by, reason=change.change_reason)
     change.save(update_fields=["status", "decided_by", "change_reason", "updated_at"])
     emails.booking_notify(booking=change, kind=NOTICE.BOOKING_CHANGE_REFUSED, by=by)
     return booking
@@ -848,6 +878,7 @@ def booking_change_withdraw(*, booking: Booking, by: User) -> Booking | None:
     if change is None:
         raise BookingError(_("No change is waiting for %(ref)s.") % {"ref": booking.reference})
     change.status = Booking.Status.CHANGE_WITHDRAWN
+    history.note(change, by=by)
     change.save(update_fields=["status", "updated_at"])
     return change
 
@@ -859,14 +890,13 @@ def booking_expire_stale_holds(*, now: datetime | None = None) -> list[int]:
     """
     now = now or timezone.now()
     with transaction.atomic():
-        ids = list(
-            Booking.objects.filter(status=Booking.Status.REQUESTED, hold_expires_at__lte=now)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
-        )
-        # Conditional on the status, so a booking confirmed meanwhile is left alone.
-        Booking.objects.filter(pk__in=ids, status=Booking.Status.REQUESTED).update(
-            status=Booking.Status.EXPIRED, updated_at=now
+        # The rows are locked before they change, so a booking confirmed meanwhile is left alone.
+        ids = history.update_recorded(
+            Booking.objects.filter(status=Booking.Status.REQUESTED, hold_expires_at__lte=now),
+            by=None,
+            reason=history.HOLD_EXPIRED,
+            status=Booking.Status.EXPIRED,
+            updated_at=now,
         )
         if ids:
             for booking in bookings_for_notice().filter(pk__in=ids):
@@ -895,11 +925,14 @@ def booking_complete_finished(*, now: datetime | None = None) -> int:
     today = timezone.localdate(now or timezone.now())
     # One waiting for the desk to decide an extension stays confirmed until it is decided.
     waiting = Booking.objects.filter(change_of=OuterRef("pk"), status=Booking.Status.CHANGE)
-    return (
-        Booking.objects.filter(status=Booking.Status.CONFIRMED, end_date__lt=today)
-        .exclude(Exists(waiting))
-        .update(status=Booking.Status.COMPLETED, updated_at=timezone.now())
+    completed = history.update_recorded(
+        Booking.objects.filter(status=Booking.Status.CONFIRMED, end_date__lt=today).exclude(Exists(waiting)),
+        by=None,
+        reason=history.SHOOT_FINISHED,
+        status=Booking.Status.COMPLETED,
+        updated_at=timezone.now(),
     )
+    return len(completed)
 
 
 def crew_calendar_reset(*, crew: Crew, by: User) -> Crew:

@@ -8,6 +8,7 @@ translation is still empty. English is required wherever the field itself is.
 from modeltranslation import settings as mt_settings
 from modeltranslation.translator import TranslationOptions, register
 from modeltranslation.utils import build_localized_fieldname
+from simple_history import register as track_history
 
 from .models import Equipment, StudioSet
 
@@ -22,6 +23,11 @@ class StudioSetTranslationOptions(TranslationOptions):
 class EquipmentTranslationOptions(TranslationOptions):
     fields = ("name", "description")
     required_languages = ("en",)
+
+
+# Tracked here, after their translated columns exist, so the history holds every language's text.
+track_history(StudioSet)
+track_history(Equipment)
 
 
 def in_every_language(*lookups: str) -> list[str]:

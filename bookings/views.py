@@ -714,6 +714,7 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "last_change": None
         if pending
         else booking.changes.exclude(status=Booking.Status.CHANGE).order_by("-updated_at").first(),
+        "timeline": selectors.booking_timeline(booking),
     }
     return render(request, "bookings/booking_detail.html", context)
 

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "simple_history",
     "bookings",
     "workshops",
 ]
@@ -96,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a change made in a request is recorded under that request's user.
+    "simple_history.middleware.HistoryRequestMiddleware",
     # Marks a session verified once staff give a code from their authenticator.
     "django_otp.middleware.OTPMiddleware",
     "hengdian.middleware.StaffSessionMiddleware",
@@ -229,6 +232,14 @@ INVITATION_LETTER_SIGNATORY = env.str(
 # set; `check --deploy` warns while it is empty) and email (the workshop desk's
 # unless set).
 INVITATION_LETTER_PHONE = env.str("INVITATION_LETTER_PHONE", default="").strip()
+
+# --- History ----------------------------------------------------------------
+# Every tracked change keeps who, when, what and why (bookings/history.py).
+# Nobody rolls a row back from the admin: a revert would skip the services'
+# availability and capacity checks. Reasons are free text the desk writes.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_EDIT = False
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # --- Cache ------------------------------------------------------------------
 # Several app servers must share one cache (the registration rate limit counts

@@ -52,10 +52,12 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/", STAFF),
     ("/admin/bookings/booking/", STAFF),
     ("/admin/bookings/booking/{booking_pk}/change/", STAFF),
+    ("/admin/bookings/booking/{booking_pk}/history/", STAFF),
     ("/admin/bookings/booking/occupancy/", STAFF),
     ("/admin/bookings/booking/export/", STAFF),
     ("/admin/bookings/studioset/", STAFF),
     ("/admin/bookings/studioset/{set_pk}/change/", STAFF),
+    ("/admin/bookings/studioset/{set_pk}/history/", STAFF),
     ("/admin/bookings/equipment/", STAFF),
     ("/admin/bookings/equipment/{equipment_pk}/change/", STAFF),
     ("/admin/bookings/notification/", STAFF),
@@ -66,6 +68,7 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/workshops/session/{session_pk}/change/", STAFF),
     ("/admin/workshops/enrolment/", STAFF),
     ("/admin/workshops/enrolment/{enrolment_pk}/change/", STAFF),
+    ("/admin/workshops/enrolment/{enrolment_pk}/history/", STAFF),
 ]
 
 

@@ -146,6 +146,9 @@ def test_admin_pages_have_no_inline_code(staff_client, staff_admin, crew_owner, 
     urls += [
         reverse("admin:bookings_booking_change", args=[booking.pk]),
         reverse("admin:workshops_enrolment_change", args=[enrolment.pk]),
+        # The History pages (simple-history's own list template has an inline style).
+        reverse("admin:bookings_booking_history", args=[booking.pk]),
+        reverse("admin:workshops_enrolment_history", args=[enrolment.pk]),
         reverse("admin:bookings_crew_change", args=[crew_owner.crew.pk]),
         reverse("admin:bookings_user_change", args=[crew_owner.pk]),
         reverse("admin:bookings_notification_change", args=[Notification.objects.first().pk]),

@@ -35,6 +35,7 @@ from bookings.admin import (
     csv_safe,
     money_field,
 )
+from bookings.history_admin import HistoryAdminMixin
 from bookings.models import Notification
 from bookings.translation import in_every_language
 from hengdian.admin import NamedInputsMixin
@@ -54,7 +55,7 @@ def _cancel_if_called_off(model_admin: admin.ModelAdmin, request: HttpRequest, s
     """A session set to cancelled in the admin cancels its places and tells everyone on it."""
     if session.status != Session.Status.CANCELLED:
         return
-    cancelled = services.session_cancel(session=session)
+    cancelled = services.session_cancel(session=session, by=request.user)
     if cancelled:
         model_admin.message_user(
             request,
@@ -195,12 +196,12 @@ class WorkshopAdmin(TranslationAdmin):
         # Sessions are locked one at a time in primary-key order, as everywhere else.
         for session in sorted(saved, key=lambda s: s.pk):
             _cancel_if_called_off(self, request, session)
-            promoted += services.session_fill_from_waiting_list(session=session)
+            promoted += services.session_fill_from_waiting_list(session=session, by=request.user)
         _report_promoted(self, request, promoted)
 
 
 @admin.register(Session)
-class SessionAdmin(NamedInputsMixin, BoundedDateHierarchyMixin, TranslationAdmin):
+class SessionAdmin(HistoryAdminMixin, NamedInputsMixin, BoundedDateHierarchyMixin, TranslationAdmin):
     form = SessionAdminForm
     list_display = [
         "workshop",
@@ -253,7 +254,7 @@ class SessionAdmin(NamedInputsMixin, BoundedDateHierarchyMixin, TranslationAdmin
         super().save_model(request, obj, form, change)
         _cancel_if_called_off(self, request, obj)
         # A raised capacity goes to the people waiting, in the order they arrived.
-        _report_promoted(self, request, services.session_fill_from_waiting_list(session=obj))
+        _report_promoted(self, request, services.session_fill_from_waiting_list(session=obj, by=request.user))
 
 
 # --- Enrolments and letters -------------------------------------------------------
@@ -352,7 +353,7 @@ class EnrolmentAdminForm(forms.ModelForm):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
+class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     """Enrolments are made through the public form and never deleted; staff cancel instead.
 
     Without the visa officer's permission the passport fields, the letters and
@@ -572,7 +573,7 @@ class EnrolmentAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     @admin.action(description=_("Cancel selected enrolments"), permissions=["manage_places"])
     def cancel_selected(self, request: HttpRequest, queryset) -> None:
         def cancel(enrolment: Enrolment) -> None:
-            services.enrolment_cancel(enrolment=enrolment)
+            services.enrolment_cancel(enrolment=enrolment, by=request.user)
             self.log_change(request, enrolment, "Cancelled")
 
         self._run(
@@ -592,7 +593,7 @@ class EnrolmentAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     @admin.action(description=_("Promote from the waiting list"), permissions=["manage_places"])
     def promote_selected(self, request: HttpRequest, queryset) -> None:
         def promote(enrolment: Enrolment) -> None:
-            services.enrolment_promote(enrolment=enrolment)
+            services.enrolment_promote(enrolment=enrolment, by=request.user)
             self.log_change(request, enrolment, "Promoted from the waiting list")
 
         self._run(

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
 
 from bookings.images import ReencodedImageField, validate_image_extension, validate_image_upload
 from bookings.models import split_list
@@ -202,6 +203,10 @@ class Enrolment(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    # Passport data is deleted on a schedule, so history never copies it; nor the private link,
+    # which is a credential. updated_at is the historical row's own date.
+    history = HistoricalRecords(excluded_fields=[*PASSPORT_FIELDS, "manage_token", "updated_at"])
 
     class Meta:
         verbose_name = _("enrolment")

@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from bookings import history
 from bookings.models import Notification, User
 
 from .emails import enrolment_notify
@@ -55,8 +56,11 @@ def session_confirmed_count_locked(*, session: Session) -> int:
     return session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count()
 
 
-def _promote_waiting(session: Session, *, now: datetime) -> list[Enrolment]:
-    """Fill free places from the waiting list in arrival order. The caller holds the session lock."""
+def _promote_waiting(session: Session, *, now: datetime, by: User | None = None) -> list[Enrolment]:
+    """Fill free places from the waiting list in arrival order. The caller holds the session lock.
+
+    ``by`` is whoever freed or added the places; None (the system) when a place frees up by itself.
+    """
     if session.status == Session.Status.CANCELLED or session.starts_at <= now:
         return []
     free = session.capacity - session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count()
@@ -66,14 +70,15 @@ def _promote_waiting(session: Session, *, now: datetime) -> list[Enrolment]:
         session.enrolments.filter(status=Enrolment.Status.WAITLISTED).order_by("waitlist_order")[:free]
     )
     for enrolment in promoted:
-        _confirm_from_waiting_list(enrolment, now=now)
+        _confirm_from_waiting_list(enrolment, now=now, by=by)
     return promoted
 
 
-def _confirm_from_waiting_list(enrolment: Enrolment, *, now: datetime) -> None:
+def _confirm_from_waiting_list(enrolment: Enrolment, *, now: datetime, by: User | None) -> None:
     # waitlist_order is kept: it records where the person stood.
     enrolment.status = Enrolment.Status.CONFIRMED
     enrolment.confirmed_at = now
+    history.note(enrolment, by=by, reason=history.PROMOTED)
     enrolment.save(update_fields=["status", "confirmed_at", "updated_at"])
     _notify(enrolment, NOTICE.ENROLMENT_PROMOTED, now=now)
 
@@ -135,6 +140,8 @@ def enrolment_register(
         enrolment.status = Enrolment.Status.WAITLISTED
         last = session.enrolments.aggregate(last=Max("waitlist_order"))["last"] or 0
         enrolment.waitlist_order = last + 1
+    # The participant has no account: their own changes are recorded under the private-link one.
+    history.note(enrolment, by=participant_link_account())
     try:
         with transaction.atomic():
             enrolment.save()
@@ -146,8 +153,13 @@ def enrolment_register(
 
 
 @transaction.atomic
-def enrolment_cancel(*, enrolment: Enrolment, now: datetime | None = None) -> Enrolment:
-    """Cancel a place or leave the waiting list; a freed place goes to the next person waiting."""
+def enrolment_cancel(
+    *, enrolment: Enrolment, by: User | None = None, reason: str = "", now: datetime | None = None
+) -> Enrolment:
+    """Cancel a place or leave the waiting list; a freed place goes to the next person waiting.
+
+    ``by`` is the staff member who cancels, or None when the participant does with their private link.
+    """
     now = now or timezone.now()
     session = _lock_session(enrolment.session)
     enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
@@ -158,9 +170,14 @@ def enrolment_cancel(*, enrolment: Enrolment, now: datetime | None = None) -> En
     was_confirmed = enrolment.status == Enrolment.Status.CONFIRMED
     enrolment.status = Enrolment.Status.CANCELLED
     enrolment.cancelled_at = now
+    if by is None:
+        history.note(enrolment, by=participant_link_account(), reason=reason or history.PRIVATE_LINK)
+    else:
+        history.note(enrolment, by=by, reason=reason)
     enrolment.save(update_fields=["status", "cancelled_at", "updated_at"])
     _notify(enrolment, NOTICE.ENROLMENT_CANCELLED, now=now)
     if was_confirmed:
+        # The next person waiting gets the place because it freed up: the system's doing.
         _promote_waiting(session, now=now)
     return enrolment
 
@@ -230,6 +247,8 @@ def enrolment_update(
     if letter_issued and passport_changed:
         enrolment.letter_reissue_requested_at = now
         changed.append("letter_reissue_requested_at")
+    participant = participant_link_account()
+    history.note(enrolment, by=participant, reason=history.PRIVATE_LINK)
     try:
         with transaction.atomic():
             enrolment.save(update_fields=[*changed, "updated_at"])
@@ -238,7 +257,7 @@ def enrolment_update(
     with translation.override(None):
         labels = [str(Enrolment._meta.get_field(name).verbose_name).capitalize() for name in changed]
     LogEntry.objects.log_actions(
-        user_id=participant_link_account().pk,
+        user_id=participant.pk,
         queryset=[enrolment],
         action_flag=CHANGE,
         change_message=[{"changed": {"fields": labels}}],
@@ -247,7 +266,9 @@ def enrolment_update(
 
 
 @transaction.atomic
-def enrolment_promote(*, enrolment: Enrolment, now: datetime | None = None) -> Enrolment:
+def enrolment_promote(
+    *, enrolment: Enrolment, by: User | None = None, now: datetime | None = None
+) -> Enrolment:
     """Staff confirm a particular person from the waiting list, if a place is free."""
     now = now or timezone.now()
     session = _lock_session(enrolment.session)
@@ -260,12 +281,14 @@ def enrolment_promote(*, enrolment: Enrolment, now: datetime | None = None) -> E
             _("%(session)s is full: raise its capacity to promote %(name)s.")
             % {"session": session, "name": enrolment.full_name}
         )
-    _confirm_from_waiting_list(enrolment, now=now)
+    _confirm_from_waiting_list(enrolment, now=now, by=by)
     return enrolment
 
 
 @transaction.atomic
-def session_cancel(*, session: Session, now: datetime | None = None) -> list[Enrolment]:
+def session_cancel(
+    *, session: Session, by: User | None = None, now: datetime | None = None
+) -> list[Enrolment]:
     """The studio calls a session off: every place and waiting-list entry is cancelled, and each person told.
 
     Safe to run again: people already cancelled are neither changed nor emailed twice.
@@ -274,20 +297,24 @@ def session_cancel(*, session: Session, now: datetime | None = None) -> list[Enr
     session = _lock_session(session)
     if session.status != Session.Status.CANCELLED:
         session.status = Session.Status.CANCELLED
+        history.note(session, by=by)
         session.save(update_fields=["status", "updated_at"])
     affected = list(session.enrolments.exclude(status=Enrolment.Status.CANCELLED).order_by("pk"))
     for enrolment in affected:
         enrolment.status = Enrolment.Status.CANCELLED
         enrolment.cancelled_at = now
+        history.note(enrolment, by=by, reason=history.SESSION_CALLED_OFF)
         enrolment.save(update_fields=["status", "cancelled_at", "updated_at"])
         _notify(enrolment, NOTICE.ENROLMENT_SESSION_CANCELLED, now=now)
     return affected
 
 
 @transaction.atomic
-def session_fill_from_waiting_list(*, session: Session, now: datetime | None = None) -> list[Enrolment]:
+def session_fill_from_waiting_list(
+    *, session: Session, by: User | None = None, now: datetime | None = None
+) -> list[Enrolment]:
     """After staff raise a capacity: promote as many people as there are new places."""
-    return _promote_waiting(_lock_session(session), now=now or timezone.now())
+    return _promote_waiting(_lock_session(session), now=now or timezone.now(), by=by)
 
 
 def _letter_number(enrolment: Enrolment, issued_at: datetime) -> str:
@@ -328,6 +355,7 @@ def invitation_letter_issue(*, enrolment: Enrolment, by, now: datetime | None = 
         raise EnrolmentError(_("Another letter was issued at the same moment; try again.")) from exc
     if enrolment.letter_reissue_requested_at is not None:
         enrolment.letter_reissue_requested_at = None
+        history.note(enrolment, by=by, reason=history.LETTER_ISSUED)
         enrolment.save(update_fields=["letter_reissue_requested_at", "updated_at"])
     _notify(enrolment, NOTICE.ENROLMENT_LETTER, letter=letter, now=now)
     return letter

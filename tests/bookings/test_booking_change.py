@@ -418,3 +418,35 @@ def test_the_database_itself_refuses_a_change_overlapping_another_crews_booking(
             blocked_until=taken.end_date,
             **fields,
         )
+
+
+@pytest.mark.django_db
+def test_the_crews_timeline_tells_each_change_and_decision_once(crew_owner, desk):
+    from bookings.selectors import booking_timeline
+
+    studio_set = StudioSetFactory(changeover_days=0)
+    camera = EquipmentFactory(stock=3)
+    days = days_from_now(10, 3)
+    booking = _confirmed(crew_owner, studio_set, days, [ItemRequest(camera, 1)], desk=desk)
+    refused = services.booking_change(
+        booking=booking,
+        change=BookingChange(studio_set, shifted(days, 1), [ItemRequest(camera, 1)]),
+        by=crew_owner,
+    )
+    services.booking_change_refuse(change=refused, by=desk, reason="Rig day")
+    approved = services.booking_change(
+        booking=booking,
+        change=BookingChange(studio_set, shifted(days, 2), [ItemRequest(camera, 2)]),
+        by=crew_owner,
+    )
+    services.booking_change_approve(change=approved, by=desk, reason="Free then")
+
+    events = [(e.what.split(":")[0], e.who, e.reason) for e in booking_timeline(booking)]
+    assert events == [
+        ("Requested", str(crew_owner), ""),
+        ("Confirmed", "Booking desk", ""),
+        ("Change asked for", str(crew_owner), ""),
+        ("Change refused", "Booking desk", "Rig day"),
+        ("Change asked for", str(crew_owner), ""),
+        ("Change approved", "Booking desk", "Free then"),
+    ]

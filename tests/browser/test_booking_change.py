@@ -69,6 +69,12 @@ def test_crew_moves_its_shoot_by_a_day_and_the_desk_approves_it(page, browser, l
 
     page.goto(booking.get_absolute_url())
     expect(page.locator("#last-change")).to_contain_text("The office is free that extra day")
+    timeline = page.locator("#booking-timeline li")
+    expect(timeline).to_have_count(4)  # requested, confirmed, change asked for, change approved
+    expect(timeline.nth(2)).to_contain_text("Change asked for")
+    expect(timeline.nth(3)).to_contain_text("Change approved")
+    expect(timeline.nth(3)).to_contain_text("Booking desk")
+    expect(timeline.nth(3)).to_contain_text("The office is free that extra day")
     expect(page.locator("dl").first).to_contain_text(str(moved.end.day))
     page.screenshot(path=tmp_path / "approved.png", full_page=True)
     booking.refresh_from_db()
