@@ -24,6 +24,7 @@ from .models import (
     DayRange,
     Equipment,
     Notification,
+    PlanItem,
     ShootPlan,
     StudioSet,
     User,
@@ -33,8 +34,12 @@ from .selectors import (
     bookings_due_notice,
     bookings_for_notice,
     equipment_days,
+    equipment_held_lines,
+    plan_days,
+    plan_quote_lines,
     quote_lines,
     set_blackouts_overlapping,
+    with_plan_shape,
 )
 
 NOTICE = Notification.Kind
@@ -375,15 +380,36 @@ def _lock(model, pks: set[int]) -> dict:
     return {obj.pk: obj for obj in model.objects.select_for_update().filter(pk__in=pks).order_by("pk")}
 
 
+def _validate_lines(items: Sequence[ItemRequest]) -> None:
+    seen = set()
+    for item in items:
+        if item.quantity < 1:
+            raise BookingError(_("Quantities must be at least 1."), field="items")
+        if item.equipment.pk in seen:
+            raise BookingError(
+                _("%(item)s is listed twice; put the total on one line.") % {"item": item.equipment},
+                field="items",
+            )
+        seen.add(item.equipment.pk)
+
+
 def shoot_plan_request(
-    *, crew: Crew, parts: Sequence[SetRequest], by: User, notes: str = "", now: datetime | None = None
+    *,
+    crew: Crew,
+    parts: Sequence[SetRequest],
+    by: User,
+    items: Sequence[ItemRequest] = (),
+    notes: str = "",
+    now: datetime | None = None,
 ) -> ShootPlan:
     """Request one or more set bookings with their equipment, all or nothing.
 
-    Locks the sets and equipment involved, re-checks availability against every
-    active booking and blackout (and against the other parts of this plan),
-    stores the quote at today's rates and holds everything for
-    ``BOOKING_HOLD_HOURS``.
+    Each part's ``items`` are held on that part's shoot days; the plan's own ``items``
+    (equipment that travels with the crew) once per day over the union of the parts'
+    days. Locks the sets and equipment involved, re-checks availability against every
+    active booking and blackout (and against the other parts of this plan), stores the
+    quote at today's rates on each part and the whole on the plan, and holds everything
+    for ``BOOKING_HOLD_HOURS``.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -391,32 +417,43 @@ def shoot_plan_request(
         raise BookingError(_("Choose at least one set."))
     if by.crew_id != crew.pk and not by.has_perm("bookings.add_booking"):
         raise BookingError(_("You can only book for your own crew."))
+    if len(parts) == 1 and items:
+        # One set: the whole plan is that set's days, so its lines are simply the set's.
+        parts = [SetRequest(parts[0].studio_set, parts[0].days, [*parts[0].items, *items])]
+        items = ()
     for part in parts:
         booking_validate_days(days=part.days, today=today)
-        seen = set()
-        for item in part.items:
-            if item.quantity < 1:
-                raise BookingError(_("Quantities must be at least 1."), field="items")
-            if item.equipment.pk in seen:
-                raise BookingError(
-                    _("%(item)s is listed twice; put the total on one line.") % {"item": item.equipment},
-                    field="items",
-                )
-            seen.add(item.equipment.pk)
+        _validate_lines(part.items)
+    _validate_lines(items)
 
     try:
         with transaction.atomic():
             sets = _lock(StudioSet, {p.studio_set.pk for p in parts})
-            equipment = _lock(Equipment, {i.equipment.pk for p in parts for i in p.items})
+            equipment = _lock(
+                Equipment, {i.equipment.pk for p in parts for i in p.items} | {i.equipment.pk for i in items}
+            )
             _check_sets_free(parts, sets)
-            _check_equipment_free(parts, equipment)
+            _check_equipment_free(parts, equipment, plan_items=items)
 
-            plan = ShootPlan.objects.create(crew=crew, created_by=by)
+            plan_lines = plan_quote_lines(
+                [p.days for p in parts], [(equipment[i.equipment.pk], i.quantity) for i in items]
+            )
+            plan = ShootPlan.objects.create(
+                crew=crew,
+                created_by=by,
+                quote_lines=[line.as_json() for line in plan_lines],
+                quote_total=sum((line.amount for line in plan_lines), Decimal(0)),
+            )
+            PlanItem.objects.bulk_create(
+                PlanItem(plan=plan, equipment=e, quantity=q, daily_rate=e.daily_rate)
+                for e, q in ((equipment[i.equipment.pk], i.quantity) for i in items)
+            )
             hold_until = now + timedelta(hours=settings.BOOKING_HOLD_HOURS)
+            bookings = []
             for part in parts:
                 studio_set = sets[part.studio_set.pk]
-                items = [(equipment[i.equipment.pk], i.quantity) for i in part.items]
-                lines = quote_lines(studio_set, part.days, items)
+                part_items = [(equipment[i.equipment.pk], i.quantity) for i in part.items]
+                lines = quote_lines(studio_set, part.days, part_items)
                 booking = Booking.objects.create(
                     plan=plan,
                     crew=crew,
@@ -432,9 +469,15 @@ def shoot_plan_request(
                 )
                 BookingItem.objects.bulk_create(
                     BookingItem(booking=booking, equipment=e, quantity=q, daily_rate=e.daily_rate)
-                    for e, q in items
+                    for e, q in part_items
                 )
-                emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_REQUESTED, by=by)
+                bookings.append(booking)
+            plan.quote_total += sum((b.quote_total for b in bookings), Decimal(0))
+            plan.save(update_fields=["quote_total"])
+            if emails.is_plan_of_parts(plan):
+                emails.plan_notify(plan=plan, kind=NOTICE.PLAN_REQUESTED, by=by)
+            else:
+                emails.booking_notify(booking=bookings[0], kind=NOTICE.BOOKING_REQUESTED, by=by)
     except IntegrityError as exc:
         # The exclusion constraint caught what the checks above should have: say so plainly.
         raise BookingError(_("Those days were just taken for this set. Please choose other dates.")) from exc
@@ -497,8 +540,11 @@ def _check_sets_free(parts: Sequence[SetRequest], sets: dict[int, StudioSet]) ->
             )
 
 
-def _check_equipment_free(parts: Sequence[SetRequest], equipment: dict[int, Equipment]) -> None:
-    wanted = [(p.days, i) for p in parts for i in p.items]
+def _check_equipment_free(
+    parts: Sequence[SetRequest], equipment: dict[int, Equipment], *, plan_items: Sequence[ItemRequest] = ()
+) -> None:
+    union = plan_days([p.days for p in parts])
+    wanted = [(p.days.dates(), i) for p in parts for i in p.items] + [(union, i) for i in plan_items]
     if not wanted:
         return
     for _days, item in wanted:
@@ -506,11 +552,11 @@ def _check_equipment_free(parts: Sequence[SetRequest], equipment: dict[int, Equi
             raise BookingError(
                 _("%(item)s cannot be booked at the moment.") % {"item": item.equipment}, field="items"
             )
-    whole = DayRange(min(d.start for d, _i in wanted), max(d.end for d, _i in wanted))
+    whole = DayRange(min(union), max(union))
     usage = equipment_days(equipment.values(), whole)
     requested: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for days, item in wanted:
-        for day in days.dates():
+    for dates, item in wanted:
+        for day in dates:
             requested[item.equipment.pk][day] += item.quantity
     problems = []
     for pk, per_day in requested.items():
@@ -613,9 +659,18 @@ def booking_expire_stale_holds(*, now: datetime | None = None) -> list[int]:
             status=Booking.Status.EXPIRED, updated_at=now
         )
         if ids:
-            for booking in bookings_for_notice().filter(pk__in=ids):
-                emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_HOLD_EXPIRED)
+            for booking in with_plan_shape(bookings_for_notice().filter(pk__in=ids)).select_related("plan"):
+                _notify_booking_or_plan(booking=booking, kind=NOTICE.BOOKING_HOLD_EXPIRED)
     return ids
+
+
+def _notify_booking_or_plan(*, booking: Booking, kind: str) -> int:
+    """A sweep's email about ``booking``: one about its whole plan when the plan has several parts
+    (whose dedupe key lets only the first of them through), else the booking's own."""
+    of_parts = getattr(booking, "plan_of_parts", None)
+    if of_parts if of_parts is not None else emails.is_plan_of_parts(booking.plan):
+        return emails.plan_notify(plan=booking.plan, kind=emails.PLAN_KIND_FOR[kind])
+    return emails.booking_notify(booking=booking, kind=kind)
 
 
 def booking_reminders_queue_due(*, now: datetime | None = None) -> int:
@@ -628,9 +683,9 @@ def booking_reminders_queue_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     queued = 0
     for kind in (NOTICE.BOOKING_HOLD_EXPIRING, NOTICE.BOOKING_REMINDER_START, NOTICE.BOOKING_REMINDER_END):
-        for booking in bookings_due_notice(kind=kind, now=now):
+        for booking in bookings_due_notice(kind=kind, now=now).select_related("plan"):
             with transaction.atomic():
-                queued += emails.booking_notify(booking=booking, kind=kind)
+                queued += _notify_booking_or_plan(booking=booking, kind=kind)
     return queued
 
 
@@ -712,13 +767,11 @@ def equipment_check_stock(*, equipment: Equipment, stock: int, now: datetime | N
     today = timezone.localdate(now or timezone.now())
     held: dict[date, int] = defaultdict(int)
     holders: dict[date, list[str]] = defaultdict(list)
-    lines = BookingItem.objects.filter(
-        equipment=locked, booking__status__in=Booking.ACTIVE_STATUSES, booking__end_date__gte=today
-    ).values_list("quantity", "booking__start_date", "booking__end_date", "booking__reference")
-    for quantity, start, end, reference in lines:
-        for day in DayRange(max(start, today), end).dates():
-            held[day] += quantity
-            holders[day].append(reference)
+    # Whole-plan lines count once per day of their plan's shoot days, as in every stock check.
+    for line in equipment_held_lines([locked.pk], DayRange(today, date.max)):
+        for day in line.dates:
+            held[day] += line.quantity
+            holders[day].append(line.reference)
     short = sorted(day for day, units in held.items() if units > stock)
     if short:
         references = sorted({ref for day in short for ref in holders[day]})
