@@ -442,7 +442,7 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
         "hold_expires_at",
     ]
     list_filter = ["status", "studio_set", "studio_set__category", "start_date"]
-    search_fields = ["reference", "crew__name", *in_every_language("studio_set__name")]
+    search_fields = ["reference", "plan__reference", "crew__name", *in_every_language("studio_set__name")]
     date_hierarchy = "start_date"
     list_select_related = ["crew", "studio_set"]
     inlines = [BookingItemInline, BookingNotificationInline]

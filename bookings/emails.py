@@ -8,16 +8,19 @@ is never stored, because staff can read the outbox.
 """
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.formats import time_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .models import SHOOT_DAY_STARTS, Booking, Crew, Notification, User
+from .models import SHOOT_DAY_STARTS, Booking, Crew, Notification, ShootPlan, User
 from .money import format_cny
 from .notifications import (
     SEND_TIME_LINK,
@@ -569,5 +572,278 @@ def _staff_change_message(change: Booking, kind: str, *, by: User | None) -> Mes
         facts=facts,
         link_label=_("Open the booking in the admin"),
         link_url=absolute_url(reverse("admin:bookings_booking_change", args=[booking.pk])),
+        signature=_("Hengdian Studio Booking"),
+    )
+
+
+# --- Shoot plan notifications: one email per plan and event -------------------------
+
+# What the booking desk is told about a plan as well as the crew.
+PLAN_STAFF_KINDS = {Kind.PLAN_REQUESTED, Kind.PLAN_HOLD_EXPIRING}
+PLAN_KINDS = {
+    Kind.PLAN_REQUESTED,
+    Kind.PLAN_CONFIRMED,
+    Kind.PLAN_REJECTED,
+    Kind.PLAN_HOLD_EXPIRING,
+    Kind.PLAN_HOLD_EXPIRED,
+    Kind.PLAN_REMINDER_START,
+    Kind.PLAN_REMINDER_END,
+}
+# The per-booking kind a plan-wide event replaces, for a plan of several parts.
+PLAN_KIND_FOR = {
+    Kind.BOOKING_REQUESTED: Kind.PLAN_REQUESTED,
+    Kind.BOOKING_CONFIRMED: Kind.PLAN_CONFIRMED,
+    Kind.BOOKING_REJECTED: Kind.PLAN_REJECTED,
+    Kind.BOOKING_HOLD_EXPIRING: Kind.PLAN_HOLD_EXPIRING,
+    Kind.BOOKING_HOLD_EXPIRED: Kind.PLAN_HOLD_EXPIRED,
+    Kind.BOOKING_REMINDER_START: Kind.PLAN_REMINDER_START,
+    Kind.BOOKING_REMINDER_END: Kind.PLAN_REMINDER_END,
+}
+
+
+@dataclass(frozen=True)
+class PlanPart:
+    """One part of a plan as its emails list it."""
+
+    title: str
+    lines: Sequence[str]
+
+
+@dataclass(frozen=True)
+class PlanMessage(Message):
+    parts_title: str = ""
+    parts: Sequence[PlanPart] = ()
+
+
+def is_plan_of_parts(plan: ShootPlan) -> bool:
+    """A plan whose events are told per plan: several sets, or equipment for the whole plan.
+
+    A plan of one set and its own equipment reads as that booking, and keeps its emails.
+    """
+    parts, lines = (
+        ShootPlan.objects.filter(pk=plan.pk)
+        .annotate(parts=Count("bookings", distinct=True), lines=Count("items", distinct=True))
+        .values_list("parts", "lines")
+        .get()
+    )
+    return parts > 1 or lines > 0
+
+
+def _plan_for_notice(plan: ShootPlan) -> ShootPlan:
+    from .selectors import plans_for_notice
+
+    return plans_for_notice().get(pk=plan.pk)
+
+
+def plan_notify(*, plan: ShootPlan, kind: str, by: User | None = None, reason: str = "") -> int:
+    """Queue ``kind`` about the whole ``plan`` for every active member of its crew (and the desk,
+    for a new request and a hold running out): one email per plan, event and recipient.
+
+    Call inside the transaction that records the event, after the parts' statuses are
+    saved (the email lists them as they are then). ``reason`` is the desk's word on a
+    confirmation or rejection, shown to the crew. Returns how many messages were queued.
+    """
+    if kind not in PLAN_KINDS:
+        raise ValueError(f"Not a shoot plan notification: {kind}")
+    plan = _plan_for_notice(plan)
+    short = kind.removeprefix("plan-")
+    queued = 0
+    for member in plan.crew.active_members:
+        queued += bool(
+            notification_queue_message(
+                kind=kind,
+                recipient=member.email,
+                language=member.language,
+                dedupe_key=f"plan:{plan.pk}:{short}:user:{member.pk}",
+                build=lambda member=member: _plan_crew_message(plan, kind, member=member, reason=reason),
+                plan=plan,
+                template="emails/plan",
+            )
+        )
+    if kind in PLAN_STAFF_KINDS:
+        for address, language in _staff_recipients():
+            digest = hashlib.sha256(address.encode()).hexdigest()[:16]
+            queued += bool(
+                notification_queue_message(
+                    kind=Kind.PLAN_REQUEST_RECEIVED if kind == Kind.PLAN_REQUESTED else kind,
+                    recipient=address,
+                    language=language,
+                    dedupe_key=f"plan:{plan.pk}:{short}:staff:{digest}",
+                    build=lambda: _plan_staff_message(plan, kind),
+                    plan=plan,
+                    template="emails/plan",
+                )
+            )
+    return queued
+
+
+def _plan_parts(plan: ShootPlan) -> list[PlanPart]:
+    parts = []
+    for booking in plan.parts:
+        lines = [
+            _("%(ref)s · %(status)s · %(total)s")
+            % {
+                "ref": booking.reference,
+                "status": booking.get_status_display(),
+                "total": format_cny(booking.quote_total),
+            }
+        ]
+        items = list(booking.items.all())
+        if items:
+            lines.append(_("Equipment for this set: %(items)s") % {"items": _equipment_text(items)})
+        parts.append(PlanPart(title=f"{booking.studio_set.name} — {_days_text(booking)}", lines=lines))
+    plan_items = list(plan.items.all())
+    if plan_items:
+        days = len({day for b in plan.parts for day in b.days.dates()})
+        parts.append(
+            PlanPart(
+                title=_("Equipment for the whole plan"),
+                lines=[
+                    ngettext(
+                        "%(items)s, held once on each of %(count)d shoot day",
+                        "%(items)s, held once on each of %(count)d shoot days",
+                        days,
+                    )
+                    % {"items": _equipment_text(plan_items), "count": days}
+                ],
+            )
+        )
+    return parts
+
+
+def _plan_facts(plan: ShootPlan, *, hold: bool = False) -> list[tuple[str, str]]:
+    facts = [
+        (_("Reference"), plan.reference),
+        (_("Shoot days"), f"{studio_date(plan.start_date)} – {studio_date(plan.end_date)}"),
+        (_("Status"), plan.get_status_display()),
+        (_("Quoted total"), format_cny(plan.quote_total)),
+    ]
+    holds = [b.hold_expires_at for b in plan.parts if b.hold_expires_at]
+    if hold and holds:
+        facts.append((_("Held until"), studio_time(min(holds))))
+    return facts
+
+
+def _plan_crew_message(plan: ShootPlan, kind: str, *, member: User, reason: str) -> PlanMessage:
+    names = {"ref": plan.reference, "count": len(plan.parts)}
+    facts = _plan_facts(plan)
+    checklist_title, checklist = "", []
+    if kind == Kind.PLAN_REQUESTED:
+        subject = _("Request received: shoot plan %(ref)s") % names
+        paragraphs = [
+            _(
+                "We have received your shoot plan %(ref)s. Its sets and equipment are held for you while "
+                "the booking desk reviews it, and we will email you as soon as it is decided."
+            )
+            % names
+        ]
+        facts = _plan_facts(plan, hold=True)
+    elif kind == Kind.PLAN_CONFIRMED:
+        subject = _("Shoot plan confirmed: %(ref)s") % names
+        paragraphs = [
+            _("Good news: your shoot plan %(ref)s is confirmed, every set on the days below.") % names
+        ]
+    elif kind == Kind.PLAN_REJECTED:
+        subject = _("Shoot plan not accepted: %(ref)s") % names
+        paragraphs = [
+            _(
+                "The booking desk could not accept your shoot plan %(ref)s. Its days and equipment are free "
+                "again; you are welcome to request other dates or other sets."
+            )
+            % names
+        ]
+    elif kind == Kind.PLAN_HOLD_EXPIRING:
+        subject = _("Your hold ends soon: shoot plan %(ref)s") % names
+        paragraphs = [
+            _(
+                "Your shoot plan %(ref)s has not been confirmed yet, and its hold ends at the time below. "
+                "The booking desk usually decides before then; if the shoot is urgent, please call them."
+            )
+            % names
+        ]
+        facts = _plan_facts(plan, hold=True)
+    elif kind == Kind.PLAN_HOLD_EXPIRED:
+        subject = _("Hold expired: shoot plan %(ref)s") % names
+        paragraphs = [
+            _(
+                "Your shoot plan %(ref)s was not confirmed before its hold ended, so its sets and equipment "
+                "are free again. Use Book again on the plan's page if you still need them."
+            )
+            % names
+        ]
+    elif kind == Kind.PLAN_REMINDER_START:
+        subject = _("Your shoot starts on %(date)s: shoot plan %(ref)s") % {
+            **names,
+            "date": studio_date(plan.start_date),
+        }
+        paragraphs = [
+            _("Your shoot plan %(ref)s starts on %(date)s. Its sets and days are below.")
+            % {**names, "date": studio_date(plan.start_date)}
+        ]
+        checklist_title = _("Before you arrive")
+        checklist = [
+            _(
+                "Equipment pick-up: the equipment store, from %(time)s on each set's first day. Quote the "
+                "booking reference and bring an ID for the person collecting."
+            )
+            % {"time": time_format(SHOOT_DAY_STARTS, "TIME_FORMAT")}
+        ]
+    elif kind == Kind.PLAN_REMINDER_END:
+        subject = _("Last shoot day today: shoot plan %(ref)s") % names
+        paragraphs = [
+            _("Today, %(date)s, is the last shoot day of %(ref)s.")
+            % {**names, "date": studio_date(plan.end_date)}
+        ]
+        checklist_title = _("Before you leave")
+        checklist = [
+            _(
+                "Return all equipment to the equipment store by the end of today. Report anything damaged or missing there."
+            ),
+            _("Clear your props and rubbish from the sets; the studio resets them after you."),
+        ]
+    else:
+        raise ValueError(f"Not a crew shoot plan notification: {kind}")
+    if reason and kind in (Kind.PLAN_CONFIRMED, Kind.PLAN_REJECTED):
+        paragraphs.append(_("The booking desk says: %(reason)s") % {"reason": reason})
+    return PlanMessage(
+        subject=subject,
+        greeting=_("Hello %(name)s,") % {"name": member.first_name or member.email},
+        paragraphs=paragraphs,
+        facts=facts,
+        checklist_title=checklist_title,
+        checklist=checklist,
+        parts_title=_("Sets and equipment"),
+        parts=_plan_parts(plan),
+        link_label=_("See the shoot plan"),
+        link_url=absolute_url(plan.get_absolute_url()),
+        signature=_("Hengdian World Studios — Booking desk"),
+    )
+
+
+def _plan_staff_message(plan: ShootPlan, kind: str) -> PlanMessage:
+    names = {"ref": plan.reference, "crew": plan.crew.name}
+    if kind == Kind.PLAN_REQUESTED:
+        subject = _("New shoot plan %(ref)s for %(crew)s") % names
+        paragraph = _(
+            "%(crew)s asks for the shoot plan %(ref)s below. Its sets and equipment are held until the time "
+            "below; please decide before then."
+        )
+    else:
+        subject = _("Decide soon: shoot plan %(ref)s for %(crew)s") % names
+        paragraph = _(
+            "The shoot plan %(ref)s from %(crew)s is still waiting for a decision. Its hold ends at the time "
+            "below, and then the days go back on sale."
+        )
+    return PlanMessage(
+        subject=subject,
+        greeting=_("Hello,"),
+        paragraphs=[paragraph % names],
+        facts=[(_("Crew"), plan.crew.name), *_plan_facts(plan, hold=True)],
+        parts_title=_("Sets and equipment"),
+        parts=_plan_parts(plan),
+        link_label=_("Open the requests in the admin"),
+        link_url=absolute_url(
+            reverse("admin:bookings_booking_changelist") + "?" + urlencode({"q": plan.reference})
+        ),
         signature=_("Hengdian Studio Booking"),
     )

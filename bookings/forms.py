@@ -4,6 +4,8 @@ from django import forms
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
@@ -270,13 +272,37 @@ class BookingChangeForm(BookingPartForm):
         return super().clean()
 
 
+WHOLE_PLAN = "plan"
+MAX_PARTS = 6
+
+# Translated when shown, not when imported.
+_set_only = lazy(lambda number: gettext("Set %(number)d only") % {"number": number}, str)
+
+
 class BookingItemForm(forms.Form):
-    """Units of one equipment kind, held on every shoot day of the request."""
+    """Units of one equipment kind, with one set of the request or with the whole plan.
+
+    With the whole plan (the default: the equipment travels with the crew) the units are
+    held once on each day any of the sets is shot; with one set, on that set's days only.
+    """
 
     equipment = forms.ModelChoiceField(
         label=_("Equipment"), queryset=Equipment.objects.filter(is_active=True), to_field_name="slug"
     )
     quantity = forms.IntegerField(label=_("Units"), min_value=1, max_value=999, initial=1)
+    part = forms.ChoiceField(
+        label=_("Goes with"),
+        initial=WHOLE_PLAN,
+        required=False,
+        choices=[
+            (WHOLE_PLAN, _("The whole plan")),
+            *((str(n), _set_only(n)) for n in range(1, MAX_PARTS + 1)),
+        ],
+    )
+
+    def clean_part(self) -> str:
+        # A line that does not say (an older page, a script) travels with the crew.
+        return self.cleaned_data["part"] or WHOLE_PLAN
 
     # What was asked for, kept even when it is more than the studio owns: the quote
     # still prices it while the error next to the field says why it cannot be booked.
@@ -327,8 +353,8 @@ BookingPartFormSet = forms.formset_factory(
     extra=0,
     min_num=1,
     validate_min=True,
-    max_num=6,
-    absolute_max=6,
+    max_num=MAX_PARTS,
+    absolute_max=MAX_PARTS,
     validate_max=True,
 )
 BookingItemFormSet = forms.formset_factory(
@@ -340,6 +366,12 @@ BookingItemFormSet = forms.formset_factory(
     absolute_max=20,
     validate_max=True,
 )
+
+
+class BookAgainForm(forms.Form):
+    """The first shoot day of a plan booked again; every part keeps its offset from it."""
+
+    start = forms.DateField(label=_("New first shoot day"), widget=DateInput())
 
 
 class BookingNotesForm(forms.Form):

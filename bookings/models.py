@@ -392,23 +392,142 @@ class Blackout(models.Model):
             raise ValidationError(errors)
 
 
-class ShootPlan(models.Model):
-    """Several bookings of one crew requested together; they succeed or fail as a whole."""
+def new_plan_reference() -> str:
+    # "HD-P" and six characters: never the shape of a booking's reference (HD- and six).
+    return "HD-P" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
+
+class ShootPlanQuerySet(models.QuerySet):
+    def for_user(self, user) -> "ShootPlanQuerySet":
+        """A crew member's crew's plans; anyone else's are not there (as ``BookingQuerySet.for_user``)."""
+        if getattr(user, "crew_id", None):
+            return self.filter(crew_id=user.crew_id)
+        return self.none()
+
+
+class ShootPlan(models.Model):
+    """Several bookings of one crew requested together; they succeed or fail as a whole.
+
+    Equipment is held either with one part (a ``BookingItem``) or with the whole plan
+    (a ``PlanItem``): the latter once on each day any active part of the plan is shot.
+    """
+
+    class Status(models.TextChoices):
+        # Derived from the parts' statuses (see ``status``); never stored.
+        REQUESTED = "requested", _("Requested")
+        PARTLY_CONFIRMED = "partly-confirmed", _("Partly confirmed")
+        CONFIRMED = "confirmed", _("Confirmed")
+        COMPLETED = "completed", _("Completed")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, default=new_plan_reference, editable=False
+    )
     crew = models.ForeignKey(Crew, verbose_name=_("crew"), on_delete=models.PROTECT, related_name="plans")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
     )
+    # The whole plan's price when requested: every part's quote plus the plan's own equipment lines.
+    quote_total = models.DecimalField(
+        _("quoted total (CNY)"), max_digits=12, decimal_places=2, default=Decimal(0)
+    )
+    # The plan-level equipment lines' quote (the parts keep their own).
+    quote_lines = models.JSONField(_("quote breakdown"), default=list, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     history = HistoricalRecords()
+    objects = ShootPlanQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("shoot plan")
         verbose_name_plural = _("shoot plans")
+        constraints = [
+            models.CheckConstraint(condition=Q(quote_total__gte=0), name="shootplan_quote_not_negative"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.crew} #{self.pk}"
+        return self.reference
+
+    def get_absolute_url(self) -> str:
+        return reverse("bookings:plan", args=[self.reference])
+
+    def _bookings(self) -> list["Booking"]:
+        # From the prefetch cache when there is one; a change waiting beside a booking is not a part.
+        return [b for b in self.bookings.all() if b.change_of_id is None]
+
+    @property
+    def parts(self) -> list["Booking"]:
+        """The plan's bookings by first day."""
+        return sorted(self._bookings(), key=lambda b: (b.start_date, b.reference))
+
+    @property
+    def status(self) -> str:
+        """One status for the plan, from its parts':
+
+        any part still requested → requested, or partly confirmed if another is confirmed;
+        otherwise any part confirmed → confirmed; otherwise any completed → completed;
+        otherwise none of it happens: rejected if any part was rejected, else expired if
+        any expired, else cancelled.
+        """
+        statuses = {b.status for b in self._bookings()}
+        S = Booking.Status
+        if S.REQUESTED in statuses:
+            return self.Status.PARTLY_CONFIRMED if S.CONFIRMED in statuses else self.Status.REQUESTED
+        for status in (S.CONFIRMED, S.COMPLETED, S.REJECTED, S.EXPIRED):
+            if status in statuses:
+                return status
+        return self.Status.CANCELLED
+
+    def get_status_display(self) -> str:
+        return self.Status(self.status).label
+
+    @property
+    def start_date(self) -> date | None:
+        return min((b.start_date for b in self._bookings()), default=None)
+
+    @property
+    def end_date(self) -> date | None:
+        return max((b.end_date for b in self._bookings()), default=None)
+
+    @property
+    def localized_quote_lines(self) -> list[dict]:
+        from .selectors import localized_quote_lines
+
+        return localized_quote_lines(self.quote_lines)
+
+
+class PlanItem(models.Model):
+    """Units of one equipment kind that go with the whole plan, at the rate quoted when it was made.
+
+    They are held, and billed, once per day over the union of the plan's shoot days: on
+    every day some active part is shot, never twice on days two parts overlap, and not
+    on the days between parts.
+    """
+
+    plan = models.ForeignKey(
+        ShootPlan, verbose_name=_("shoot plan"), on_delete=models.CASCADE, related_name="items"
+    )
+    equipment = models.ForeignKey(
+        "Equipment", verbose_name=_("equipment"), on_delete=models.PROTECT, related_name="plan_items"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    daily_rate = models.DecimalField(_("daily rate (CNY)"), max_digits=10, decimal_places=2)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("equipment line for the whole plan")
+        verbose_name_plural = _("equipment lines for the whole plan")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="planitem_quantity_positive"),
+            models.CheckConstraint(condition=Q(daily_rate__gte=0), name="planitem_rate_not_negative"),
+            models.UniqueConstraint(fields=["plan", "equipment"], name="planitem_one_line_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.equipment}"
 
 
 def shoot_day_starts_at(day: date) -> datetime:
@@ -680,6 +799,14 @@ class Notification(models.Model):
         BOOKING_CHANGE_REQUESTED = "booking-change-requested", _("Change asked for")
         BOOKING_CHANGE_APPROVED = "booking-change-approved", _("Change approved")
         BOOKING_CHANGE_REFUSED = "booking-change-refused", _("Change refused")
+        PLAN_REQUESTED = "plan-requested", _("Shoot plan requested (crew)")
+        PLAN_REQUEST_RECEIVED = "plan-request-received", _("Shoot plan requested (staff)")
+        PLAN_CONFIRMED = "plan-confirmed", _("Shoot plan confirmed")
+        PLAN_REJECTED = "plan-rejected", _("Shoot plan rejected")
+        PLAN_HOLD_EXPIRING = "plan-hold-expiring", _("Shoot plan hold expiring")
+        PLAN_HOLD_EXPIRED = "plan-hold-expired", _("Shoot plan hold expired")
+        PLAN_REMINDER_START = "plan-reminder-start", _("Reminder: shoot plan starts")
+        PLAN_REMINDER_END = "plan-reminder-end", _("Reminder: last shoot day of the plan")
         ENROLMENT_CONFIRMED = "enrolment-confirmed", _("Enrolment confirmed")
         ENROLMENT_WAITLISTED = "enrolment-waitlisted", _("Enrolment on the waiting list")
         ENROLMENT_PROMOTED = "enrolment-promoted", _("Promoted from the waiting list")
@@ -710,6 +837,14 @@ class Notification(models.Model):
     booking = models.ForeignKey(
         Booking,
         verbose_name=_("booking"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    plan = models.ForeignKey(
+        ShootPlan,
+        verbose_name=_("shoot plan"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

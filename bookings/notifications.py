@@ -38,7 +38,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
-from .models import Booking, Notification, User
+from .models import Booking, Notification, ShootPlan, User
 from .validators import one_line
 
 if TYPE_CHECKING:
@@ -118,6 +118,7 @@ def notification_queue(
     booking: Booking | None = None,
     enrolment: "Enrolment | None" = None,
     account: User | None = None,
+    plan: ShootPlan | None = None,
 ) -> Notification | None:
     """Put a rendered message in the outbox; it is sent after the caller's transaction commits.
 
@@ -139,6 +140,7 @@ def notification_queue(
                 booking=booking,
                 enrolment=enrolment,
                 account=account,
+                plan=plan,
             )
     except IntegrityError:
         if not Notification.objects.filter(dedupe_key=dedupe_key).exists():
@@ -214,6 +216,8 @@ def notification_queue_message(
     booking: Booking | None = None,
     enrolment: "Enrolment | None" = None,
     account: User | None = None,
+    plan: ShootPlan | None = None,
+    template: str = "emails/notification",
 ) -> Notification | None:
     """Render ``build()`` in ``language`` as text and HTML and put it in the outbox.
 
@@ -225,8 +229,8 @@ def notification_queue_message(
     with translation.override(language):
         message = build()
         context = {"message": message, "language": language}
-        body_text = render_to_string("emails/notification.txt", context)
-        body_html = render_to_string("emails/notification.html", context)
+        body_text = render_to_string(f"{template}.txt", context)
+        body_html = render_to_string(f"{template}.html", context)
     return notification_queue(
         kind=kind,
         recipient=recipient,
@@ -238,6 +242,7 @@ def notification_queue_message(
         booking=booking,
         enrolment=enrolment,
         account=account,
+        plan=plan,
     )
 
 

@@ -22,6 +22,8 @@ from .models import (
     DayRange,
     Equipment,
     Notification,
+    PlanItem,
+    ShootPlan,
     StudioSet,
 )
 
@@ -103,30 +105,99 @@ class EquipmentDays:
         return min(self.free_on(d) for d in days.dates())
 
 
-def equipment_days(
-    equipment: Iterable[Equipment], days: DayRange, *, ignoring: Iterable[int] = ()
-) -> dict[int, EquipmentDays]:
-    """Units held and blacked out on each day of ``days``, per equipment kind: two queries.
+@dataclass(frozen=True)
+class HeldLine:
+    """Units of one kind held by one booking or one whole plan, on the days listed."""
 
-    ``ignoring``: bookings whose units count as free, as a booking's own do when it is changed.
+    equipment_id: int
+    quantity: int
+    reference: str
+    dates: frozenset[date]
+
+
+def equipment_held_lines(
+    equipment_ids: Iterable[int],
+    days: DayRange,
+    *,
+    ignoring: Iterable[int] = (),
+    ignoring_plans: Iterable[int] = (),
+) -> list[HeldLine]:
+    """Every hold on these kinds with a day in ``days``: two queries.
+
+    Live bookings hold, and so does a change waiting for the desk beside its booking
+    (as a part of the plan too, so whole-plan lines are held over its days while it waits).
+    ``ignoring`` (bookings) and ``ignoring_plans`` (whole-plan lines) are left out: a
+    booking being changed competes with everyone but itself.
+
+    A part's own line is held on the part's shoot days; a whole-plan line once on each
+    day of the union of its plan's active parts' days, so a crew's units are never
+    counted twice for one day on which two of its parts overlap.
     """
-    result = {e.pk: EquipmentDays(e) for e in equipment}
-    if not result:
-        return result
-    lines = (
-        BookingItem.objects.filter(
-            equipment_id__in=result,
+    equipment_ids = list(equipment_ids)
+
+    def within(dates: Iterable[date]) -> frozenset[date]:
+        return frozenset(d for d in dates if days.start <= d <= days.end)
+
+    held = [
+        HeldLine(equipment_id, quantity, reference, within(DayRange(start, end).dates()))
+        for equipment_id, quantity, reference, start, end in BookingItem.objects.filter(
+            equipment_id__in=equipment_ids,
             booking__status__in=Booking.HOLDING_STATUSES,
             booking__start_date__lte=days.end,
             booking__end_date__gte=days.start,
         )
         .exclude(booking_id__in=list(ignoring))
-        .values_list("equipment_id", "quantity", "booking__start_date", "booking__end_date")
+        .values_list(
+            "equipment_id", "quantity", "booking__reference", "booking__start_date", "booking__end_date"
+        )
+    ]
+    plan_lines: dict[int, tuple[int, int, str]] = {}
+    plan_dates: dict[int, set[date]] = defaultdict(set)
+    # One row per (plan line, active part in the window): the filter and the values share the join.
+    plan_rows = (
+        PlanItem.objects.filter(
+            equipment_id__in=equipment_ids,
+            plan__bookings__status__in=Booking.HOLDING_STATUSES,
+            plan__bookings__start_date__lte=days.end,
+            plan__bookings__end_date__gte=days.start,
+        )
+        .exclude(plan_id__in=list(ignoring_plans))
+        .values_list(
+            "pk",
+            "equipment_id",
+            "quantity",
+            "plan__reference",
+            "plan__bookings__start_date",
+            "plan__bookings__end_date",
+        )
     )
-    for equipment_id, quantity, start, end in lines:
-        for day in days.dates():
-            if start <= day <= end:
-                result[equipment_id].held[day] += quantity
+    for pk, equipment_id, quantity, reference, start, end in plan_rows:
+        plan_lines[pk] = (equipment_id, quantity, reference)
+        plan_dates[pk].update(DayRange(start, end).dates())
+    held += [
+        HeldLine(equipment_id, quantity, reference, within(plan_dates[pk]))
+        for pk, (equipment_id, quantity, reference) in plan_lines.items()
+    ]
+    return held
+
+
+def equipment_days(
+    equipment: Iterable[Equipment],
+    days: DayRange,
+    *,
+    ignoring: Iterable[int] = (),
+    ignoring_plans: Iterable[int] = (),
+) -> dict[int, EquipmentDays]:
+    """Units held and blacked out on each day of ``days``, per equipment kind: three queries.
+
+    ``ignoring`` and ``ignoring_plans`` as in :func:`equipment_held_lines`.
+    """
+    result = {e.pk: EquipmentDays(e) for e in equipment}
+    if not result:
+        return result
+    for line in equipment_held_lines(result, days, ignoring=ignoring, ignoring_plans=ignoring_plans):
+        for day in line.dates:
+            result[line.equipment_id].held[day] += line.quantity
     blackouts = Blackout.objects.filter(
         equipment_id__in=result, start_date__lte=days.end, end_date__gte=days.start
     ).values_list("equipment_id", "units", "start_date", "end_date")
@@ -168,6 +239,17 @@ def quote_lines(
     lines = [QuoteLine(studio_set.name, studio_set.daily_rate, 1, days.days, _names(studio_set))]
     lines += [QuoteLine(e.name, e.daily_rate, q, days.days, _names(e)) for e, q in items]
     return lines
+
+
+def plan_days(parts: Iterable[DayRange]) -> list[date]:
+    """The union of the parts' shoot days, in order: the days a whole-plan line is held and billed."""
+    return sorted({day for days in parts for day in days.dates()})
+
+
+def plan_quote_lines(parts: Iterable[DayRange], items: Iterable[tuple[Equipment, int]]) -> list[QuoteLine]:
+    """One line per whole-plan equipment kind: rate × quantity × the union of the parts' days."""
+    count = len(plan_days(parts))
+    return [QuoteLine(e.name, e.daily_rate, q, count, _names(e)) for e, q in items]
 
 
 def _names(obj: StudioSet | Equipment) -> dict[str, str]:
@@ -263,8 +345,18 @@ def bookings_for_list(user) -> QuerySet[Booking]:
     return (
         Booking.objects.for_user(user)
         .bookings()
-        .select_related("studio_set", "crew")
-        .prefetch_related(Prefetch("items", queryset=BookingItem.objects.select_related("equipment")))
+        .select_related("studio_set", "crew", "plan")
+        .prefetch_related(
+            Prefetch("items", queryset=BookingItem.objects.select_related("equipment")),
+            # Each plan's parts and whole-plan lines: what its line in "My bookings" shows.
+            Prefetch(
+                "plan__bookings",
+                queryset=Booking.objects.bookings().only(
+                    "pk", "plan_id", "change_of_id", "status", "start_date", "end_date", "reference"
+                ),
+            ),
+            Prefetch("plan__items", queryset=PlanItem.objects.select_related("equipment").order_by("pk")),
+        )
     )
 
 
@@ -418,7 +510,25 @@ def bookings_due_notice(*, kind: str, now: datetime) -> QuerySet[Booking]:
     else:
         raise ValueError(f"Not a booking reminder: {kind}")
     already = Notification.objects.filter(booking=OuterRef("pk"), kind=kind)
-    return bookings_for_notice().filter(due).exclude(Exists(already)).order_by("pk")
+    # A plan of several parts is told once per kind, by the email about the plan.
+    plan_already = Notification.objects.filter(
+        plan=OuterRef("plan_id"), kind=kind.replace("booking-", "plan-", 1)
+    )
+    return with_plan_shape(
+        bookings_for_notice()
+        .filter(due)
+        .exclude(Exists(already))
+        .exclude(Exists(plan_already))
+        .order_by("pk")
+    )
+
+
+def with_plan_shape(bookings: QuerySet[Booking]) -> QuerySet[Booking]:
+    """Annotate ``plan_of_parts``: whether the booking's plan is told as a whole (several parts,
+    or equipment for the whole plan), so a sweep decides without a query per booking."""
+    others = Booking.objects.filter(plan_id=OuterRef("plan_id")).exclude(pk=OuterRef("pk"))
+    lines = PlanItem.objects.filter(plan_id=OuterRef("plan_id"))
+    return bookings.annotate(plan_of_parts=Exists(others) | Exists(lines))
 
 
 def bookings_under_blackout(
@@ -457,7 +567,8 @@ def bookings_under_blackout(
         return []
     candidates = (
         Booking.objects.holding()
-        .filter(items__equipment=equipment, start_date__lte=max(short), end_date__gte=min(short))
+        .filter(Q(items__equipment=equipment) | Q(plan__items__equipment=equipment))
+        .filter(start_date__lte=max(short), end_date__gte=min(short))
         .distinct()
         .select_related("crew")
         .order_by("start_date", "reference")
@@ -598,3 +709,63 @@ def booking_timeline(booking: Booking) -> list[TimelineEvent]:
     events += change_events
     events.sort(key=lambda e: e.when)
     return events
+
+
+# --- Shoot plans ----------------------------------------------------------------
+
+
+def _plan_prefetches() -> list[Prefetch]:
+    return [
+        Prefetch(
+            "bookings",
+            queryset=Booking.objects.bookings()
+            .select_related("studio_set")
+            .prefetch_related(
+                Prefetch("items", queryset=BookingItem.objects.select_related("equipment").order_by("pk"))
+            ),
+        ),
+        Prefetch("items", queryset=PlanItem.objects.select_related("equipment").order_by("pk")),
+    ]
+
+
+def plans_for_user(user) -> QuerySet[ShootPlan]:
+    """A crew's plans with their parts, equipment and sets: five queries however many."""
+    return ShootPlan.objects.for_user(user).select_related("crew").prefetch_related(*_plan_prefetches())
+
+
+def plans_for_notice() -> QuerySet[ShootPlan]:
+    """Plans with what their emails show, and who receives them, in a fixed number of queries."""
+    from .models import User
+
+    return ShootPlan.objects.select_related("crew").prefetch_related(
+        *_plan_prefetches(),
+        Prefetch(
+            "crew__members",
+            queryset=User.objects.filter(is_active=True).order_by("pk"),
+            to_attr="active_members",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class PlanGroup:
+    """A line of "My bookings": one plan and its bookings in that list (one booking alone for a
+    plan of one set without equipment of its own)."""
+
+    plan: ShootPlan
+    bookings: list[Booking]
+
+    @property
+    def single(self) -> bool:
+        return len(self.plan.bookings.all()) == 1 and not self.plan.items.all()
+
+
+def group_by_plan(bookings: Iterable[Booking]) -> list[PlanGroup]:
+    """``bookings`` (from :func:`bookings_for_list`) grouped by plan, in the order of each plan's first."""
+    groups: dict[int, PlanGroup] = {}
+    for booking in bookings:
+        group = groups.get(booking.plan_id)
+        if group is None:
+            group = groups[booking.plan_id] = PlanGroup(booking.plan, [])
+        group.bookings.append(booking)
+    return list(groups.values())

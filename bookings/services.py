@@ -25,6 +25,7 @@ from .models import (
     DayRange,
     Equipment,
     Notification,
+    PlanItem,
     ShootPlan,
     StudioSet,
     User,
@@ -34,8 +35,12 @@ from .selectors import (
     bookings_due_notice,
     bookings_for_notice,
     equipment_days,
+    equipment_held_lines,
+    plan_days,
+    plan_quote_lines,
     quote_lines,
     set_blackouts_overlapping,
+    with_plan_shape,
 )
 
 NOTICE = Notification.Kind
@@ -376,15 +381,36 @@ def _lock(model, pks: set[int]) -> dict:
     return {obj.pk: obj for obj in model.objects.select_for_update().filter(pk__in=pks).order_by("pk")}
 
 
+def _validate_lines(items: Sequence[ItemRequest]) -> None:
+    seen = set()
+    for item in items:
+        if item.quantity < 1:
+            raise BookingError(_("Quantities must be at least 1."), field="items")
+        if item.equipment.pk in seen:
+            raise BookingError(
+                _("%(item)s is listed twice; put the total on one line.") % {"item": item.equipment},
+                field="items",
+            )
+        seen.add(item.equipment.pk)
+
+
 def shoot_plan_request(
-    *, crew: Crew, parts: Sequence[SetRequest], by: User, notes: str = "", now: datetime | None = None
+    *,
+    crew: Crew,
+    parts: Sequence[SetRequest],
+    by: User,
+    items: Sequence[ItemRequest] = (),
+    notes: str = "",
+    now: datetime | None = None,
 ) -> ShootPlan:
     """Request one or more set bookings with their equipment, all or nothing.
 
-    Locks the sets and equipment involved, re-checks availability against every
-    active booking and blackout (and against the other parts of this plan),
-    stores the quote at today's rates and holds everything for
-    ``BOOKING_HOLD_HOURS``.
+    Each part's ``items`` are held on that part's shoot days; the plan's own ``items``
+    (equipment that travels with the crew) once per day over the union of the parts'
+    days. Locks the sets and equipment involved, re-checks availability against every
+    active booking and blackout (and against the other parts of this plan), stores the
+    quote at today's rates on each part and the whole on the plan, and holds everything
+    for ``BOOKING_HOLD_HOURS``.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -392,34 +418,53 @@ def shoot_plan_request(
         raise BookingError(_("Choose at least one set."))
     if by.crew_id != crew.pk and not by.has_perm("bookings.add_booking"):
         raise BookingError(_("You can only book for your own crew."))
+    if len(parts) == 1 and items:
+        # One set: the whole plan is that set's days, so its lines are simply the set's.
+        parts = [SetRequest(parts[0].studio_set, parts[0].days, [*parts[0].items, *items])]
+        items = ()
     for part in parts:
         booking_validate_days(days=part.days, today=today)
-        seen = set()
-        for item in part.items:
-            if item.quantity < 1:
-                raise BookingError(_("Quantities must be at least 1."), field="items")
-            if item.equipment.pk in seen:
-                raise BookingError(
-                    _("%(item)s is listed twice; put the total on one line.") % {"item": item.equipment},
-                    field="items",
-                )
-            seen.add(item.equipment.pk)
+        _validate_lines(part.items)
+    _validate_lines(items)
 
     try:
         with transaction.atomic():
             sets = _lock(StudioSet, {p.studio_set.pk for p in parts})
-            equipment = _lock(Equipment, {i.equipment.pk for p in parts for i in p.items})
+            equipment = _lock(
+                Equipment, {i.equipment.pk for p in parts for i in p.items} | {i.equipment.pk for i in items}
+            )
             _check_sets_free(parts, sets)
-            _check_equipment_free(parts, equipment)
+            _check_equipment_free(parts, equipment, plan_items=items)
 
-            plan = ShootPlan(crew=crew, created_by=by)
+            plan_lines = plan_quote_lines(
+                [p.days for p in parts], [(equipment[i.equipment.pk], i.quantity) for i in items]
+            )
+            # Every part is priced first, so the plan is written once, with its one total.
+            part_quotes = [
+                quote_lines(
+                    sets[p.studio_set.pk], p.days, [(equipment[i.equipment.pk], i.quantity) for i in p.items]
+                )
+                for p in parts
+            ]
+            plan = ShootPlan(
+                crew=crew,
+                created_by=by,
+                quote_lines=[line.as_json() for line in plan_lines],
+                quote_total=sum(
+                    (line.amount for lines in [plan_lines, *part_quotes] for line in lines), Decimal(0)
+                ),
+            )
             history.note(plan, by=by, when=now)
             plan.save()
+            # One save per line (a plan or booking has a few), so each line's history says who added it.
+            for e, q in ((equipment[i.equipment.pk], i.quantity) for i in items):
+                plan_item = PlanItem(plan=plan, equipment=e, quantity=q, daily_rate=e.daily_rate)
+                history.note(plan_item, by=by, when=now)
+                plan_item.save(force_insert=True)
             hold_until = now + timedelta(hours=settings.BOOKING_HOLD_HOURS)
-            for part in parts:
+            bookings = []
+            for part, lines in zip(parts, part_quotes, strict=True):
                 studio_set = sets[part.studio_set.pk]
-                items = [(equipment[i.equipment.pk], i.quantity) for i in part.items]
-                lines = quote_lines(studio_set, part.days, items)
                 booking = Booking(
                     plan=plan,
                     crew=crew,
@@ -435,12 +480,18 @@ def shoot_plan_request(
                 )
                 history.note(booking, by=by, when=now)
                 booking.save(force_insert=True)
-                # One save per line (a booking has a few), so each line's history says who added it.
-                for e, q in items:
-                    item = BookingItem(booking=booking, equipment=e, quantity=q, daily_rate=e.daily_rate)
+                for i in part.items:
+                    e = equipment[i.equipment.pk]
+                    item = BookingItem(
+                        booking=booking, equipment=e, quantity=i.quantity, daily_rate=e.daily_rate
+                    )
                     history.note(item, by=by, when=now)
                     item.save(force_insert=True)
-                emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_REQUESTED, by=by)
+                bookings.append(booking)
+            if emails.is_plan_of_parts(plan):
+                emails.plan_notify(plan=plan, kind=NOTICE.PLAN_REQUESTED, by=by)
+            else:
+                emails.booking_notify(booking=bookings[0], kind=NOTICE.BOOKING_REQUESTED, by=by)
     except IntegrityError as exc:
         # The exclusion constraint caught what the checks above should have: say so plainly.
         raise BookingError(_("Those days were just taken for this set. Please choose other dates.")) from exc
@@ -508,9 +559,20 @@ def _check_sets_free(
 
 
 def _check_equipment_free(
-    parts: Sequence[SetRequest], equipment: dict[int, Equipment], *, ignoring: Sequence[int] = ()
+    parts: Sequence[SetRequest],
+    equipment: dict[int, Equipment],
+    *,
+    plan_items: Sequence[ItemRequest] = (),
+    ignoring: Sequence[int] = (),
+    ignoring_plans: Sequence[int] = (),
 ) -> None:
-    wanted = [(p.days, i) for p in parts for i in p.items]
+    """Refuse what would hold more units than are free on some day.
+
+    ``ignoring`` (bookings) and ``ignoring_plans`` (whole-plan lines) count as free: a
+    booking that is changed competes with everyone but itself.
+    """
+    union = plan_days([p.days for p in parts])
+    wanted = [(p.days.dates(), i) for p in parts for i in p.items] + [(union, i) for i in plan_items]
     if not wanted:
         return
     for _days, item in wanted:
@@ -518,11 +580,11 @@ def _check_equipment_free(
             raise BookingError(
                 _("%(item)s cannot be booked at the moment.") % {"item": item.equipment}, field="items"
             )
-    whole = DayRange(min(d.start for d, _i in wanted), max(d.end for d, _i in wanted))
-    usage = equipment_days(equipment.values(), whole, ignoring=ignoring)
+    whole = DayRange(min(union), max(union))
+    usage = equipment_days(equipment.values(), whole, ignoring=ignoring, ignoring_plans=ignoring_plans)
     requested: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for days, item in wanted:
-        for day in days.dates():
+    for dates, item in wanted:
+        for day in dates:
             requested[item.equipment.pk][day] += item.quantity
     problems = []
     for pk, per_day in requested.items():
@@ -712,12 +774,33 @@ def booking_change(
             )
             _check_change_allowed(booking, change, by=by, today=today)
             old_kinds = set(_items_of(booking))
+            plan_items = list(PlanItem.objects.filter(plan_id=booking.plan_id).select_related("equipment"))
             sets = _lock(StudioSet, {change.studio_set.pk})
-            equipment = _lock(Equipment, {i.equipment.pk for i in change.items} | old_kinds)
+            equipment = _lock(
+                Equipment,
+                {i.equipment.pk for i in change.items} | old_kinds | {i.equipment_id for i in plan_items},
+            )
             part = SetRequest(change.studio_set, change.days, change.items)
             ignoring = [booking.pk, *(w.pk for w in waiting)]
             _check_sets_free([part], sets, ignoring=ignoring)
-            _check_equipment_free([part], equipment, ignoring=ignoring)
+            # Equipment for the whole plan is held over the union of its parts' days: with the change,
+            # the other parts and, while a confirmed booking waits for the desk, its own current days.
+            others = [
+                SetRequest(b.studio_set, b.days)
+                for b in Booking.objects.holding()
+                .filter(plan_id=booking.plan_id, change_of__isnull=True)
+                .exclude(pk=booking.pk)
+                .select_related("studio_set")
+            ]
+            if booking.status == Booking.Status.CONFIRMED:
+                others.append(SetRequest(booking.studio_set, booking.days))
+            _check_equipment_free(
+                [part, *others],
+                equipment,
+                plan_items=[ItemRequest(equipment[i.equipment_id], i.quantity) for i in plan_items],
+                ignoring=ignoring,
+                ignoring_plans=[booking.plan_id] if plan_items else [],
+            )
 
             studio_set = sets[change.studio_set.pk]
             items = [(equipment[i.equipment.pk], i.quantity) for i in change.items]
@@ -739,6 +822,7 @@ def booking_change(
                 history.note(booking, by=by)
                 booking.save()
                 _replace_items(booking, items, by=by)
+                _plan_requote(booking.plan_id, by=by)
                 emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_CHANGED, by=by)
                 return booking
             for old in waiting:
@@ -760,6 +844,23 @@ def booking_change(
             return proposed
     except IntegrityError as exc:
         raise BookingError(_("Those days were just taken for this set. Please choose other dates.")) from exc
+
+
+def _plan_requote(plan_id: int, *, by: User | None, when: datetime | None = None) -> None:
+    """The plan's stored total after a part changed: its parts' quotes plus its whole-plan lines,
+    which are billed over the union of the parts' days, re-quoted at today's rates as the part was."""
+    plan = ShootPlan.objects.select_for_update().get(pk=plan_id)
+    parts = list(Booking.objects.holding().filter(plan_id=plan_id, change_of__isnull=True))
+    lines = plan_quote_lines(
+        [b.days for b in parts],
+        [(i.equipment, i.quantity) for i in plan.items.select_related("equipment").order_by("pk")],
+    )
+    plan.quote_lines = [line.as_json() for line in lines]
+    plan.quote_total = sum((line.amount for line in lines), Decimal(0)) + sum(
+        (b.quote_total for b in parts), Decimal(0)
+    )
+    history.note(plan, by=by, when=when)
+    plan.save(update_fields=["quote_lines", "quote_total"])
 
 
 def _replace_items(
@@ -840,6 +941,7 @@ def booking_change_approve(*, change: Booking, by: User, reason: str = "") -> Bo
         by=by,
         when=when,
     )
+    _plan_requote(booking.plan_id, by=by, when=when)
     emails.booking_notify(booking=change, kind=NOTICE.BOOKING_CHANGE_APPROVED, by=by)
     return booking
 
@@ -899,9 +1001,18 @@ def booking_expire_stale_holds(*, now: datetime | None = None) -> list[int]:
             updated_at=now,
         )
         if ids:
-            for booking in bookings_for_notice().filter(pk__in=ids):
-                emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_HOLD_EXPIRED)
+            for booking in with_plan_shape(bookings_for_notice().filter(pk__in=ids)).select_related("plan"):
+                _notify_booking_or_plan(booking=booking, kind=NOTICE.BOOKING_HOLD_EXPIRED)
     return ids
+
+
+def _notify_booking_or_plan(*, booking: Booking, kind: str) -> int:
+    """A sweep's email about ``booking``: one about its whole plan when the plan has several parts
+    (whose dedupe key lets only the first of them through), else the booking's own."""
+    of_parts = getattr(booking, "plan_of_parts", None)
+    if of_parts if of_parts is not None else emails.is_plan_of_parts(booking.plan):
+        return emails.plan_notify(plan=booking.plan, kind=emails.PLAN_KIND_FOR[kind])
+    return emails.booking_notify(booking=booking, kind=kind)
 
 
 def booking_reminders_queue_due(*, now: datetime | None = None) -> int:
@@ -914,9 +1025,9 @@ def booking_reminders_queue_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     queued = 0
     for kind in (NOTICE.BOOKING_HOLD_EXPIRING, NOTICE.BOOKING_REMINDER_START, NOTICE.BOOKING_REMINDER_END):
-        for booking in bookings_due_notice(kind=kind, now=now):
+        for booking in bookings_due_notice(kind=kind, now=now).select_related("plan"):
             with transaction.atomic():
-                queued += emails.booking_notify(booking=booking, kind=kind)
+                queued += _notify_booking_or_plan(booking=booking, kind=kind)
     return queued
 
 
@@ -1005,13 +1116,11 @@ def equipment_check_stock(*, equipment: Equipment, stock: int, now: datetime | N
     today = timezone.localdate(now or timezone.now())
     held: dict[date, int] = defaultdict(int)
     holders: dict[date, list[str]] = defaultdict(list)
-    lines = BookingItem.objects.filter(
-        equipment=locked, booking__status__in=Booking.HOLDING_STATUSES, booking__end_date__gte=today
-    ).values_list("quantity", "booking__start_date", "booking__end_date", "booking__reference")
-    for quantity, start, end, reference in lines:
-        for day in DayRange(max(start, today), end).dates():
-            held[day] += quantity
-            holders[day].append(reference)
+    # Whole-plan lines count once per day of their plan's shoot days, as in every stock check.
+    for line in equipment_held_lines([locked.pk], DayRange(today, date.max)):
+        for day in line.dates:
+            held[day] += line.quantity
+            holders[day].append(line.reference)
     short = sorted(day for day, units in held.items() if units > stock)
     if short:
         references = sorted({ref for day in short for ref in holders[day]})

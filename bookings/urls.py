@@ -20,6 +20,12 @@ class ReferenceConverter(_StringConverter):
     regex = "HD-[0-9A-Z]{6}"
 
 
+class PlanReferenceConverter(_StringConverter):
+    """A shoot plan reference in the shape ``new_plan_reference`` makes."""
+
+    regex = "HD-P[0-9A-Z]{6}"
+
+
 class TokenConverter(_StringConverter):
     """A URL-safe secret (``secrets.token_urlsafe``), no longer than its column."""
 
@@ -28,6 +34,7 @@ class TokenConverter(_StringConverter):
 
 register_converter(ReferenceConverter, "reference")
 register_converter(TokenConverter, "token")
+register_converter(PlanReferenceConverter, "plan_reference")
 
 app_name = "bookings"
 
@@ -57,4 +64,6 @@ urlpatterns = [
         views.booking_change_withdraw,
         name="change_withdraw",
     ),
+    path("plans/<plan_reference:reference>/", views.plan_detail, name="plan"),
+    path("plans/<plan_reference:reference>/again/", views.plan_again, name="plan_again"),
 ]

@@ -33,7 +33,9 @@ from .calendars import CONTENT_TYPE as ICS_CONTENT_TYPE
 from .calendars import bookings_to_ics
 from .context_processors import EMAIL_LANGUAGE_OFFER
 from .forms import (
+    WHOLE_PLAN,
     AccountForm,
+    BookAgainForm,
     BookingChangeForm,
     BookingItemFormSet,
     BookingNotesForm,
@@ -521,7 +523,7 @@ def _formsets(data=None, *, initial_parts=None):
 def _with_extra_form(data, prefix: str):
     """Unbound formsets that keep what was typed and add one empty form for ``prefix``
     (the "add another" buttons): nothing is validated yet, so no errors show."""
-    fields = {"parts": ("studio_set", "start_date", "end_date"), "items": ("equipment", "quantity")}
+    fields = {"parts": ("studio_set", "start_date", "end_date"), "items": ("equipment", "quantity", "part")}
     initial = {}
     for name, names in fields.items():
         try:
@@ -537,54 +539,75 @@ def _with_extra_form(data, prefix: str):
     return parts, items, notes
 
 
-def _requests_from(parts, items) -> list[services.SetRequest]:
+def _requests_from(parts, items) -> tuple[list[services.SetRequest], list[services.ItemRequest]]:
     lines = [
-        services.ItemRequest(f.cleaned_data["equipment"], f.cleaned_data["quantity"])
+        (
+            f.cleaned_data["part"],
+            services.ItemRequest(f.cleaned_data["equipment"], f.cleaned_data["quantity"]),
+        )
         for f in items.forms
         if f.cleaned_data and not f.cleaned_data.get("DELETE")
     ]
     return _set_requests(parts, lines)
 
 
-def _set_requests(parts, lines: list[services.ItemRequest]) -> list[services.SetRequest]:
-    return [
+def _set_requests(
+    parts, lines: list[tuple[str, services.ItemRequest]]
+) -> tuple[list[services.SetRequest], list[services.ItemRequest]]:
+    """The sets asked for, each with the equipment lines that go with it alone, and the lines
+    that go with the whole plan. A line names its set by the set's number on the form."""
+    requests = [
         services.SetRequest(
             f.cleaned_data["studio_set"],
             DayRange(f.cleaned_data["start_date"], f.cleaned_data["end_date"]),
-            lines,
+            [item for part, item in lines if part == str(number)],
         )
-        for f in parts.forms
+        for number, f in enumerate(parts.forms, 1)
         # A row added with "add another set" and left empty is valid and holds nothing;
         # the formset's minimum makes sure at least one row is filled in.
         if f.cleaned_data
     ]
+    return requests, [item for part, item in lines if part == WHOLE_PLAN]
 
 
-def _quote_requests(parts, items) -> list[services.SetRequest]:
+def _lines_without_their_set(parts, items) -> bool:
+    """Mark equipment lines that name a set the form does not have; True if there were any."""
+    filled = {str(number) for number, f in enumerate(parts.forms, 1) if f.cleaned_data}
+    found = False
+    for form in items.forms:
+        part = form.cleaned_data.get("part") if form.cleaned_data else None
+        if part and part != WHOLE_PLAN and part not in filled and not form.cleaned_data.get("DELETE"):
+            form.add_error("part", _("There is no set %(number)s in this request.") % {"number": part})
+            found = True
+    return found
+
+
+def _quote_requests(parts, items) -> tuple[list[services.SetRequest], list[services.ItemRequest]]:
     """What the form asks for, as far as it can be priced: sets with valid shoot days, and
     equipment even beyond what the studio owns (the error beside the field says so, and
     the price of what was asked for still helps). Nothing when anything else is wrong."""
     if not parts.is_valid():
-        return []
+        return [], []
     if items.is_valid():
         return _requests_from(parts, items)
     if items.non_form_errors():
-        return []
+        return [], []
     lines = []
     for form in items.forms:
         errors = form.errors.as_data()
         if errors and (
             errors.keys() != {"quantity"} or {e.code for e in errors["quantity"]} != {"over_stock"}
         ):
-            return []
+            return [], []
         if form.requested and not form.cleaned_data.get("DELETE"):
-            lines.append(services.ItemRequest(*form.requested))
+            lines.append((form.cleaned_data.get("part", WHOLE_PLAN), services.ItemRequest(*form.requested)))
     return _set_requests(parts, lines)
 
 
-def _quote(requests: list[services.SetRequest]) -> dict:
+def _quote(requests: tuple[list[services.SetRequest], list[services.ItemRequest]]) -> dict:
+    parts, plan_items = requests
     quotes, total = [], Decimal(0)
-    for part in requests:
+    for part in parts:
         lines = selectors.quote_lines(
             part.studio_set, part.days, [(i.equipment, i.quantity) for i in part.items]
         )
@@ -592,7 +615,13 @@ def _quote(requests: list[services.SetRequest]) -> dict:
         busy = part.studio_set.pk in selectors.busy_set_ids(part.days, [part.studio_set.pk])
         quotes.append({"part": part, "lines": lines, "subtotal": subtotal, "busy": busy})
         total += subtotal
-    return {"quotes": quotes, "total": total}
+    plan_lines = (
+        selectors.plan_quote_lines([p.days for p in parts], [(i.equipment, i.quantity) for i in plan_items])
+        if parts
+        else []
+    )
+    total += sum((line.amount for line in plan_lines), Decimal(0))
+    return {"quotes": quotes, "plan_lines": plan_lines, "total": total}
 
 
 def _quote_of(data) -> dict:
@@ -621,11 +650,18 @@ def booking_new(request: HttpRequest) -> HttpResponse:
                 parts, items, notes = _with_extra_form(request.POST, prefix)
                 return _render_booking_form(request, parts, items, notes, quote=_quote_of(request.POST))
         parts, items, notes = _formsets(request.POST)
-        if parts.is_valid() and items.is_valid() and notes.is_valid():
+        if (
+            parts.is_valid()
+            and items.is_valid()
+            and notes.is_valid()
+            and not _lines_without_their_set(parts, items)
+        ):
+            set_requests, plan_items = _requests_from(parts, items)
             try:
                 plan = services.shoot_plan_request(
                     crew=crew,
-                    parts=_requests_from(parts, items),
+                    parts=set_requests,
+                    items=plan_items,
                     by=request.user,
                     notes=notes.cleaned_data["notes"],
                 )
@@ -637,7 +673,8 @@ def booking_new(request: HttpRequest) -> HttpResponse:
                     messages.error(request, str(exc))
             else:
                 bookings = list(plan.bookings.order_by("start_date"))
-                references = ", ".join(b.reference for b in bookings)
+                single = len(bookings) == 1 and not plan.items.exists()
+                references = bookings[0].reference if single else plan.reference
                 messages.success(
                     request,
                     _(
@@ -645,7 +682,7 @@ def booking_new(request: HttpRequest) -> HttpResponse:
                     )
                     % {"refs": references, "hours": settings.BOOKING_HOLD_HOURS},
                 )
-                return redirect(bookings[0] if len(bookings) == 1 else "bookings:list")
+                return redirect(bookings[0] if single else plan)
         return _render_booking_form(request, parts, items, notes, status=400)
 
     start = timezone.localdate() + timedelta(days=1)
@@ -690,9 +727,88 @@ def booking_quote(request: HttpRequest) -> HttpResponse:
 def booking_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     bookings = _crew_bookings(request)
-    upcoming = bookings.filter(end_date__gte=today).order_by("start_date", "reference")
-    past = bookings.filter(end_date__lt=today).order_by("-start_date", "reference")[:50]
+    upcoming = selectors.group_by_plan(
+        bookings.filter(end_date__gte=today).order_by("start_date", "reference")
+    )
+    past = selectors.group_by_plan(
+        bookings.filter(end_date__lt=today).order_by("-start_date", "reference")[:50]
+    )
     return render(request, "bookings/booking_list.html", {"upcoming": upcoming, "past": past})
+
+
+def _get_plan(request: HttpRequest, reference: str):
+    """A shoot plan of the user's crew; anyone else's is a 404, not a 403."""
+    return get_object_or_404(selectors.plans_for_user(request.user), reference=reference)
+
+
+@login_required
+@require_safe
+def plan_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    plan = _get_plan(request, reference)
+    return _render_plan(request, plan, BookAgainForm(initial={"start": _again_start(plan)}))
+
+
+def _again_start(plan) -> date:
+    """The first day "Book again" proposes: the plan's own if still ahead, else the next free-ish week."""
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    return max(plan.start_date or tomorrow, tomorrow)
+
+
+def _render_plan(request: HttpRequest, plan, again_form, status: int = 200) -> HttpResponse:
+    union = selectors.plan_days([b.days for b in plan.parts])
+    return render(
+        request,
+        "bookings/plan_detail.html",
+        {"plan": plan, "parts": plan.parts, "plan_days": len(union), "again_form": again_form},
+        status=status,
+    )
+
+
+@login_required
+@require_safe
+def plan_again(request: HttpRequest, reference: str) -> HttpResponse:
+    """The booking form filled in from a plan: its sets, equipment and notes, moved to a new first
+    day with every part's offset kept. Nothing is held until the crew sends the form."""
+    plan = _get_plan(request, reference)
+    form = BookAgainForm(request.GET)
+    if not form.is_valid():
+        return _render_plan(request, plan, form, status=400)
+    shift = form.cleaned_data["start"] - plan.start_date
+    parts = plan.parts
+    initial_parts = [
+        {"studio_set": b.studio_set.slug, "start_date": b.start_date + shift, "end_date": b.end_date + shift}
+        for b in parts
+    ]
+    initial_items = [
+        {"equipment": i.equipment.slug, "quantity": i.quantity, "part": str(number)}
+        for number, b in enumerate(parts, 1)
+        for i in b.items.all()
+    ] + [
+        {"equipment": i.equipment.slug, "quantity": i.quantity, "part": WHOLE_PLAN} for i in plan.items.all()
+    ]
+    notes_text = parts[0].notes if parts else ""
+    data = {
+        "parts-TOTAL_FORMS": str(len(initial_parts)),
+        "parts-INITIAL_FORMS": "0",
+        "items-TOTAL_FORMS": str(len(initial_items)),
+        "items-INITIAL_FORMS": "0",
+        "notes": notes_text,
+    }
+    for prefix, rows in (("parts", initial_parts), ("items", initial_items)):
+        for index, row in enumerate(rows):
+            for name, value in row.items():
+                data[f"{prefix}-{index}-{name}"] = (
+                    value.isoformat() if isinstance(value, date) else str(value)
+                )
+    parts_fs = BookingPartFormSet(prefix="parts", initial=initial_parts)
+    items_fs = BookingItemFormSet(prefix="items", initial=initial_items)
+    notes = BookingNotesForm(initial={"notes": notes_text})
+    messages.info(
+        request,
+        _("The form is filled in from %(ref)s. Check the days and equipment, then send the request.")
+        % {"ref": plan.reference},
+    )
+    return _render_booking_form(request, parts_fs, items_fs, notes, quote=_quote_of(data))
 
 
 @login_required

@@ -242,6 +242,14 @@ PUBLIC_RULES: dict[str, Rule] = {
     "bookings:quote": Rule(lambda w: reverse("bookings:quote"), crew_page(other=200), "post"),
     "bookings:detail": Rule(lambda w: w.booking.get_absolute_url(), crew_page()),
     "bookings:ics": Rule(lambda w: reverse("bookings:ics", args=[w.booking.reference]), crew_page()),
+    "bookings:plan": Rule(lambda w: w.booking.plan.get_absolute_url(), crew_page()),
+    "bookings:plan_again": Rule(
+        lambda w: (
+            reverse("bookings:plan_again", args=[w.booking.plan.reference])
+            + f"?start={timezone.localdate() + timedelta(days=30):%Y-%m-%d}"
+        ),
+        crew_page(),
+    ),
     "bookings:cancel": Rule(lambda w: reverse("bookings:cancel", args=[w.booking.reference]), crew_page()),
     "bookings:change": Rule(lambda w: reverse("bookings:change", args=[w.booking.reference]), crew_page()),
     "bookings:change_withdraw": Rule(

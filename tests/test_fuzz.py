@@ -186,7 +186,8 @@ def assert_whole(response, before: dict) -> None:
         assert sorted(line["label"] for line in booking.quote_lines[1:]) == sorted(
             item.equipment.name for item in booking.items.all()
         )
-        assert booking.notifications.exists()  # the crew is told in the same transaction
+        # The crew is told in the same transaction: about the booking, or its plan as a whole.
+        assert booking.notifications.exists() or booking.plan.notifications.exists()
     for enrolment in Enrolment.objects.filter(pk__gt=last[Enrolment]):
         enrolment.full_clean()
 

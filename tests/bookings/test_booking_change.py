@@ -450,3 +450,48 @@ def test_the_crews_timeline_tells_each_change_and_decision_once(crew_owner, desk
         ("Change asked for", str(crew_owner), ""),
         ("Change approved", "Booking desk", "Free then"),
     ]
+
+
+@pytest.mark.django_db
+def test_equipment_for_the_whole_plan_follows_a_changed_part_and_is_never_held_twice(crew_owner, desk):
+    from bookings.models import ShootPlan
+    from bookings.services import SetRequest
+
+    kits = EquipmentFactory(stock=2)
+    palace, street = StudioSetFactory(changeover_days=0), StudioSetFactory(changeover_days=0)
+    first, second = days_from_now(10, 3), days_from_now(12, 3)  # overlapping on day 12
+    plan = services.shoot_plan_request(
+        crew=crew_owner.crew,
+        parts=[SetRequest(palace, first), SetRequest(street, second)],
+        items=[ItemRequest(kits, 2)],
+        by=crew_owner,
+    )
+    street_booking = plan.bookings.get(studio_set=street)
+    for booking in plan.bookings.all():
+        services.booking_confirm(booking=booking, by=desk)
+    later = shifted(second, 3)  # the street part moves three days on
+
+    change = services.booking_change(
+        booking=street_booking, change=BookingChange(street, later), by=crew_owner
+    )
+
+    # While the desk decides, the kits are held over the old days and the new ones alike.
+    other = CrewOwnerFactory()
+    for day in (second.end, later.end):
+        with pytest.raises(BookingError, match="Not enough"):
+            services.booking_request(
+                crew=other.crew,
+                studio_set=StudioSetFactory(),
+                days=DayRange(day, day),
+                items=[ItemRequest(kits, 1)],
+                by=other,
+            )
+    services.booking_change_approve(change=change, by=desk)
+    plan = ShootPlan.objects.get(pk=plan.pk)
+    union_days = len({*first.dates(), *later.dates()})
+    assert plan.quote_lines[0]["days"] == union_days
+    # The gap left between the parts is free again; the kits were never promised beyond stock.
+    gap = DayRange(first.end + timedelta(1), later.start - timedelta(1))
+    services.booking_request(
+        crew=other.crew, studio_set=StudioSetFactory(), days=gap, items=[ItemRequest(kits, 2)], by=other
+    )

@@ -952,14 +952,15 @@ class Command(BaseCommand):
                 services.SetRequest(
                     StudioSet.objects.get(slug="ming-qing-palace-hall"),
                     DayRange(monday, monday + timedelta(days=2)),
-                    [cameras, gimbal],
+                    [gimbal],
                 ),
                 services.SetRequest(
                     StudioSet.objects.get(slug="hong-kong-street-1980s"),
                     DayRange(monday + timedelta(days=3), monday + timedelta(days=6)),
-                    [cameras, gimbal],
                 ),
             ],
+            # The cameras travel with the crew from set to set.
+            items=[cameras],
             by=member,
             notes="Episodes 1-12: palace scenes first, then the street.",
         )
