@@ -294,7 +294,7 @@ def cancellation_fee_text(booking: Booking) -> str:
             "reason": booking.cancellation_fee_waiver_reason
         }
     if not booking.cancellation_fee:
-        return _("None")
+        return _("No fee")
     return _("%(amount)s (%(percent)s %% of the quoted total)") % {
         "amount": format_cny(booking.cancellation_fee),
         "percent": booking.cancellation_fee_percent or 0,

@@ -101,7 +101,7 @@ def test_a_crew_cancellation_stores_and_emails_the_fee(confirmed, crew_owner, da
     if percent:
         assert f"Cancellation fee: ¥{Decimal(amount):,.2f} ({percent} % of the quoted total)" in body
     else:
-        assert "Cancellation fee: None" in body
+        assert "Cancellation fee: No fee" in body
     assert "Reason: Lead actor ill" in body
 
 
