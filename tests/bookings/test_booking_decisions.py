@@ -13,7 +13,15 @@ from bookings.models import Booking, Notification
 from hengdian.roles import BOOKING_DESK, VIEWER
 
 from ..auth import login_staff
-from ..factories import CrewMemberFactory, StaffMemberFactory, StudioSetFactory, UserFactory
+from ..factories import (
+    CrewMemberFactory,
+    CrewOwnerFactory,
+    StaffFactory,
+    StaffMemberFactory,
+    StudioSetFactory,
+    UserFactory,
+)
+from .helpers import run_concurrently
 from .test_booking_request import days_from_now
 
 pytestmark = pytest.mark.django_db
@@ -327,3 +335,33 @@ def test_the_crew_reads_the_reason_next_to_the_status(
     assert "No crane access in March" in html
     owner_client.force_login(other_crew_member)
     assert owner_client.get(booking.get_absolute_url()).status_code == 404
+
+
+# --- Races ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_confirmed_while_the_crew_cancels_a_part_ends_consistent():
+    owner, desk = CrewOwnerFactory(), StaffFactory()
+    plan = request_plan(owner, parts=2)
+    other, part = plan.bookings.order_by("pk")
+
+    def attempt(i: int):
+        if i == 0:
+            return services.shoot_plan_confirm(plan=plan, by=desk, reason="Welcome")
+        return services.booking_cancel(booking=part, by=owner, reason="Changed our minds")
+
+    results = run_concurrently(2, attempt)
+
+    confirmed, cancelled = results
+    # The other part is requested whichever runs first, so the confirmation always has work to do;
+    # the cancelled part ends cancelled, whether it was confirmed first or not.
+    assert [b.pk for b in confirmed] in ([other.pk, part.pk], [other.pk]), results
+    assert isinstance(cancelled, Booking), results
+    assert sorted(plan.bookings.values_list("status", flat=True)) == ["cancelled", "confirmed"]
+    part.refresh_from_db()
+    assert part.cancellation_reason == "Changed our minds"
+    assert (
+        Notification.objects.filter(booking=part, kind=Kind.BOOKING_CANCELLED, recipient=owner.email).count()
+        == 1
+    )
