@@ -365,3 +365,16 @@ def test_a_plan_confirmed_while_the_crew_cancels_a_part_ends_consistent():
         Notification.objects.filter(booking=part, kind=Kind.BOOKING_CANCELLED, recipient=owner.email).count()
         == 1
     )
+
+
+@pytest.mark.parametrize("plans", [1, 8])
+def test_the_plan_list_costs_the_same_queries_however_many_plans(
+    staff_client, crew_owner, plans, django_assert_max_num_queries
+):
+    for i in range(plans):
+        request_plan(crew_owner, parts=2, start=20 + 5 * i)
+
+    with django_assert_max_num_queries(8):
+        response = staff_client.get(reverse("admin:bookings_shootplan_changelist"))
+
+    assert response.text.count("2 × Requested") == plans
