@@ -591,7 +591,8 @@ def _decide(booking: Booking, status: str, by: User, reason: str) -> Booking:
 def _decision_notify(*, bookings: Sequence[Booking], by: User, plan: ShootPlan | None = None) -> None:
     """Tell the crew of decisions made together; the one place a plan's decision email is sent from.
 
-    For now each booking gets its own email, also when a whole plan was decided at once.
+    For now each booking gets its own email, also when a whole plan was decided at once; ``plan``
+    is given then, for the single per-plan email that is to replace them here.
     """
     for booking in bookings:
         kind = (
