@@ -7,14 +7,15 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -29,7 +30,9 @@ from modeltranslation.admin import TranslationAdmin
 
 from hengdian.admin import NamedInputsMixin
 
-from . import notifications, selectors, services
+from . import emails, notifications, selectors, services
+from .decision_forms import DecisionForm, StaffCancelForm
+from .fees import booking_cancellation_fee, fee_policy
 from .history_admin import HistoryAdminMixin
 from .models import (
     Blackout,
@@ -446,12 +449,14 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
     date_hierarchy = "start_date"
     list_select_related = ["crew", "studio_set"]
     inlines = [BookingItemInline, BookingNotificationInline]
-    actions = ["confirm_selected", "reject_selected", "cancel_selected"]
+    # Cancelling is one booking at a time, from its page: the fee and any waiver are per booking.
+    actions = ["confirm_selected", "reject_selected"]
     fieldsets = (
         (None, {"fields": ("reference", "status", "crew", "plan", "studio_set")}),
         (_("Days"), {"fields": ("start_date", "end_date", "blocked_until", "hold_expires_at")}),
         (_("Quote"), {"fields": ("quote_total_cny", "quote_table")}),
         (None, {"fields": ("notes",)}),
+        (_("Decision"), {"fields": ("decision_reason", "cancellation_reason", "cancellation_fee_text")}),
         (_("History"), {"fields": ("created_by", "created_at", "decided_by", "cancelled_by", "updated_at")}),
     )
     readonly_fields = [
@@ -473,7 +478,11 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
         "decided_by",
         "cancelled_by",
         "updated_at",
+        "decision_reason",
+        "cancellation_reason",
+        "cancellation_fee_text",
     ]
+    change_form_template = "admin/bookings/booking/change_form.html"
 
     # --- permissions: a read-only record whose status moves only through actions
 
@@ -546,6 +555,15 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
             body,
         )
 
+    @admin.display(description=_("cancellation fee"))
+    def cancellation_fee_text(self, obj: Booking) -> str:
+        if obj.cancellation_fee is None:
+            return "-"
+        text = emails.cancellation_fee_text(obj)
+        if obj.cancellation_fee_waived and obj.cancellation_fee_waived_by:
+            text += f" ({obj.cancellation_fee_waived_by})"
+        return text
+
     @admin.display(description=_("quote breakdown"))
     def quote_table(self, obj: Booking) -> str:
         lines = obj.quote_lines if isinstance(obj.quote_lines, list) else []
@@ -587,17 +605,18 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
         service: Callable[..., Booking],
         done: str,
         log: str,
+        reason: str = "",
     ) -> None:
         for booking in queryset.order_by("pk"):
             try:
-                service(booking=booking, by=request.user)
+                service(booking=booking, by=request.user, reason=reason)
             except BookingError as e:
                 text = str(e)
                 if booking.reference not in text:
                     text = _("%(ref)s: %(error)s") % {"ref": booking.reference, "error": text}
                 messages.error(request, text)
             else:
-                self.log_change(request, booking, log)
+                self.log_change(request, booking, f"{log}: {reason}" if reason else log)
                 messages.success(request, done % {"ref": booking.reference})
 
     @admin.action(description=_("Confirm selected requests"), permissions=["decide"])
@@ -605,12 +624,131 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
         self._decide(request, queryset, services.booking_confirm, _("%(ref)s confirmed."), "Confirmed")
 
     @admin.action(description=_("Reject selected requests"), permissions=["decide"])
-    def reject_selected(self, request: HttpRequest, queryset) -> None:
-        self._decide(request, queryset, services.booking_reject, _("%(ref)s rejected."), "Rejected")
+    def reject_selected(self, request: HttpRequest, queryset):
+        """Asks for the reason on a page of its own first; the crews read it."""
+        form = DecisionForm(request.POST if "apply" in request.POST else None, reason_required=True)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._decide(
+                request, queryset, services.booking_reject, _("%(ref)s rejected."), "Rejected", reason
+            )
+            return None
+        context = {
+            **self._page_context(request, _("Reject selected requests")),
+            "form": form,
+            "bookings": queryset.select_related("crew", "studio_set").order_by("pk"),
+            "action": "reject_selected",
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/bookings/booking/reject_selected.html", context)
 
-    @admin.action(description=_("Cancel selected bookings"), permissions=["decide"])
-    def cancel_selected(self, request: HttpRequest, queryset) -> None:
-        self._decide(request, queryset, services.booking_cancel, _("%(ref)s cancelled."), "Cancelled")
+    # --- one booking's decisions, from buttons on its page
+
+    DECISIONS = {
+        "confirm": _("Confirm"),
+        "reject": _("Reject"),
+        "cancel": _("Cancel booking"),
+    }
+
+    def decisions_for(self, request: HttpRequest, booking: Booking) -> list[str]:
+        """The decisions the booking's status allows, for a user who may decide at all."""
+        if not self.has_decide_permission(request):
+            return []
+        allowed = []
+        if booking.status == Booking.Status.REQUESTED:
+            allowed += ["confirm", "reject"]
+        if booking.can_be_cancelled_by(request.user, studio_today()):
+            allowed.append("cancel")
+        return allowed
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        booking = self.get_object(request, object_id)
+        decisions = []
+        if booking is not None:
+            decisions = [
+                {
+                    "name": name,
+                    "label": self.DECISIONS[name],
+                    "url": reverse(f"admin:bookings_booking_{name}", args=[booking.pk]),
+                }
+                for name in self.decisions_for(request, booking)
+            ]
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "decisions": decisions}
+        )
+
+    def decide_view(self, request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        booking = get_object_or_404(self.get_queryset(request), pk=pk)
+        change_url = reverse("admin:bookings_booking_change", args=[booking.pk])
+        if decision not in self.decisions_for(request, booking):
+            messages.error(
+                request,
+                _("%(ref)s is %(status)s, so it cannot be decided that way now.")
+                % {"ref": booking.reference, "status": booking.get_status_display().lower()},
+            )
+            return redirect(change_url)
+        data = request.POST if request.method == "POST" else None
+        fee = None
+        if decision == "cancel":
+            fee = booking_cancellation_fee(booking, today=studio_today())
+            form = StaffCancelForm(data, reason_required=True, reason_help=_("Required; the crew reads it."))
+        else:
+            form = DecisionForm(
+                data,
+                reason_required=decision == "reject",
+                reason_help=_("Required; the crew reads it.")
+                if decision == "reject"
+                else _("Optional; the crew reads it in the email and on the booking page."),
+            )
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            try:
+                if decision == "confirm":
+                    services.booking_confirm(booking=booking, by=request.user, reason=reason)
+                    done, log = _("%(ref)s confirmed."), "Confirmed"
+                elif decision == "reject":
+                    services.booking_reject(booking=booking, by=request.user, reason=reason)
+                    done, log = _("%(ref)s rejected."), "Rejected"
+                else:
+                    cancelled = services.booking_cancel(
+                        booking=booking,
+                        by=request.user,
+                        reason=reason,
+                        waive_fee=form.cleaned_data["waive_fee"],
+                        waiver_reason=form.cleaned_data["waiver_reason"],
+                        agreed_fee_percent=fee.percent,
+                    )
+                    done, log = _("%(ref)s cancelled."), "Cancelled"
+                    if cancelled.cancellation_fee_waived:
+                        log += f"; fee waived: {cancelled.cancellation_fee_waiver_reason}"
+            except BookingError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                self.log_change(request, booking, f"{log}: {reason}" if reason else log)
+                messages.success(request, done % {"ref": booking.reference})
+                return redirect(change_url)
+        titles = {
+            "confirm": _("Confirm %(ref)s"),
+            "reject": _("Reject %(ref)s"),
+            "cancel": _("Cancel %(ref)s"),
+        }
+        context = {
+            **self._page_context(request, titles[decision] % {"ref": booking.reference}),
+            "form": form,
+            "decision": decision,
+            "submit_label": self.DECISIONS[decision],
+            "bookings": [booking],
+            "object_label": booking.reference,
+            "change_url": change_url,
+            "fee": fee,
+            "policy": fee_policy(days_before=fee.days_before) if fee else None,
+            "confirmed": booking.status == Booking.Status.CONFIRMED,
+        }
+        return TemplateResponse(
+            request, "admin/bookings/decide.html", context, status=400 if form.errors else 200
+        )
 
     # --- extra pages
 
@@ -631,6 +769,15 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
                 "<int:object_id>/change-decision/<str:decision>/",
                 self.admin_site.admin_view(self.change_decision_view),
                 name="{}_{}_change_decision".format(*info),
+            ),
+            *(
+                path(
+                    f"<int:pk>/{decision}/",
+                    self.admin_site.admin_view(self.decide_view),
+                    {"decision": decision},
+                    name="{}_{}_{}".format(*info, decision),
+                )
+                for decision in self.DECISIONS
             ),
             *super().get_urls(),
         ]
@@ -795,22 +942,127 @@ class PlanBookingInline(ReadOnlyInline):
 
 @admin.register(ShootPlan)
 class ShootPlanAdmin(HistoryAdminMixin, RecordOnlyAdmin):
-    """Read-only: a plan is the bookings one request made together."""
+    """Read-only: a plan is the bookings one request made together; the desk decides it as a whole."""
 
-    list_display = ["__str__", "crew", "created_by", "booking_count", "created_at"]
+    list_display = ["__str__", "crew", "booking_count", "status_summary", "created_by", "created_at"]
     list_select_related = ["crew", "created_by"]
     search_fields = ["crew__name", "bookings__reference"]
     date_hierarchy = "created_at"
     fields = ["crew", "created_by", "created_at"]
     readonly_fields = fields
     inlines = [PlanBookingInline]
+    change_form_template = "admin/bookings/shootplan/change_form.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(booking_count=Count("bookings"))
+        per_status = {
+            f"{status}_count": Count("bookings", filter=Q(bookings__status=status))
+            for status in Booking.Status.values
+        }
+        return super().get_queryset(request).annotate(booking_count=Count("bookings"), **per_status)
 
     @admin.display(description=_("bookings"), ordering="booking_count")
     def booking_count(self, obj: ShootPlan) -> int:
         return obj.booking_count
+
+    @admin.display(description=_("status"))
+    def status_summary(self, obj: ShootPlan) -> str:
+        return ", ".join(
+            f"{count} × {label}"
+            for status, label in Booking.Status.choices
+            if (count := getattr(obj, f"{status}_count", 0))
+        )
+
+    # --- deciding the plan as a whole
+
+    DECISIONS = {"confirm": _("Confirm plan"), "reject": _("Reject plan")}
+
+    @staticmethod
+    def may_decide(request: HttpRequest) -> bool:
+        return request.user.has_perm("bookings.change_booking")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        plan = self.get_object(request, object_id)
+        decisions = []
+        if (
+            plan is not None
+            and self.may_decide(request)
+            and plan.bookings.filter(status=Booking.Status.REQUESTED).exists()
+        ):
+            decisions = [
+                {
+                    "name": name,
+                    "label": label,
+                    "url": reverse(f"admin:bookings_shootplan_{name}", args=[plan.pk]),
+                }
+                for name, label in self.DECISIONS.items()
+            ]
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "decisions": decisions}
+        )
+
+    def decide_view(self, request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+        if not self.may_decide(request):
+            raise PermissionDenied
+        plan = get_object_or_404(self.get_queryset(request), pk=pk)
+        change_url = reverse("admin:bookings_shootplan_change", args=[plan.pk])
+        parts = list(plan.bookings.select_related("studio_set").order_by("pk"))
+        if not any(b.status == Booking.Status.REQUESTED for b in parts):
+            messages.error(request, _("No booking of this plan is waiting for a decision."))
+            return redirect(change_url)
+        form = DecisionForm(
+            request.POST if request.method == "POST" else None,
+            reason_required=decision == "reject",
+            reason_help=_("Required; every part's crew reads it.")
+            if decision == "reject"
+            else _("Optional; the crew reads it in the email and on the booking page."),
+        )
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            service = services.shoot_plan_confirm if decision == "confirm" else services.shoot_plan_reject
+            try:
+                decided = service(plan=plan, by=request.user, reason=reason)
+            except BookingError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                log = "Confirmed with its plan" if decision == "confirm" else "Rejected with its plan"
+                for booking in decided:
+                    self.log_change(request, booking, f"{log}: {reason}" if reason else log)
+                done = (
+                    _("Plan confirmed: %(refs)s.") if decision == "confirm" else _("Plan rejected: %(refs)s.")
+                )
+                messages.success(request, done % {"refs": ", ".join(b.reference for b in decided)})
+                return redirect(change_url)
+        title = _("Confirm plan %(plan)s") if decision == "confirm" else _("Reject plan %(plan)s")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title % {"plan": plan},
+            "form": form,
+            "decision": decision,
+            "submit_label": self.DECISIONS[decision],
+            "bookings": parts,
+            "object_label": str(plan),
+            "change_url": change_url,
+            "plan": plan,
+        }
+        return TemplateResponse(
+            request, "admin/bookings/decide.html", context, status=400 if form.errors else 200
+        )
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            *(
+                path(
+                    f"<int:pk>/{decision}/",
+                    self.admin_site.admin_view(self.decide_view),
+                    {"decision": decision},
+                    name="{}_{}_{}".format(*info, decision),
+                )
+                for decision in self.DECISIONS
+            ),
+            *super().get_urls(),
+        ]
 
 
 # --- Outbox ---------------------------------------------------------------------

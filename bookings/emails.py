@@ -302,6 +302,29 @@ def _facts(booking: Booking, items: list, *, hold: bool = False) -> list[tuple[s
     return facts
 
 
+def cancellation_fee_text(booking: Booking) -> str:
+    """The stored cancellation fee as the crew reads it: amount and share, free, or waived."""
+    if booking.cancellation_fee_waived:
+        return _("Waived by the booking desk: %(reason)s") % {
+            "reason": booking.cancellation_fee_waiver_reason
+        }
+    if not booking.cancellation_fee:
+        return _("No fee")
+    return _("%(amount)s (%(percent)s %% of the quoted total)") % {
+        "amount": format_cny(booking.cancellation_fee),
+        "percent": booking.cancellation_fee_percent or 0,
+    }
+
+
+def _cancellation_facts(booking: Booking) -> list[tuple[str, str]]:
+    facts = []
+    if booking.cancellation_reason:
+        facts.append((_("Reason"), booking.cancellation_reason))
+    if booking.cancellation_fee is not None:
+        facts.append((_("Cancellation fee"), cancellation_fee_text(booking)))
+    return facts
+
+
 def _where_to_go(booking: Booking) -> str:
     if booking.studio_set.location:
         return _("Go to: %(place)s.") % {"place": booking.studio_set.location}
@@ -404,6 +427,8 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
         paragraphs = [
             _("Good news: booking %(ref)s is confirmed, and %(set)s is yours on these days.") % names
         ]
+        if booking.decision_reason:
+            facts.append((_("Note from the booking desk"), booking.decision_reason))
     elif kind == Kind.BOOKING_REJECTED:
         subject = _("Request not accepted: %(set)s (%(ref)s)") % names
         paragraphs = [
@@ -413,6 +438,8 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
             )
             % names
         ]
+        if booking.decision_reason:
+            facts.insert(0, (_("Reason"), booking.decision_reason))
     elif kind == Kind.BOOKING_CANCELLED:
         subject = _("Booking cancelled: %(set)s (%(ref)s)") % names
         if by is not None and by.crew_id != booking.crew_id:
@@ -424,6 +451,7 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
             )
         who = (by.get_full_name() or by.email) if by else _("Someone in your crew")
         paragraphs = [text % {**names, "name": who}]
+        facts = [*_cancellation_facts(booking), *facts]
     elif kind == Kind.BOOKING_HOLD_EXPIRING:
         subject = _("Your hold ends soon: %(set)s (%(ref)s)") % names
         paragraphs = [
@@ -518,6 +546,7 @@ def _staff_message(booking: Booking, kind: str, *, by: User | None = None) -> Me
         )
         if by is not None:
             facts.append((_("Cancelled by"), by.get_full_name() or by.email))
+        facts += _cancellation_facts(booking)
         facts += _facts(booking, list(booking.items.all()))
     elif kind == Kind.BOOKING_REQUESTED:
         subject = _("New request %(ref)s: %(set)s for %(crew)s") % names

@@ -541,6 +541,10 @@ def new_reference() -> str:
     return "HD-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
 
+# The longest reason for a decision, cancellation or fee waiver: a few sentences, shown in emails.
+REASON_MAX_LENGTH = 1000
+
+
 class BookingQuerySet(models.QuerySet):
     def active(self) -> "BookingQuerySet":
         return self.filter(status__in=Booking.ACTIVE_STATUSES)
@@ -641,6 +645,31 @@ class Booking(models.Model):
         blank=True,
         related_name="+",
     )
+    # Why the desk confirmed or rejected it (required for a rejection), shown to the crew.
+    decision_reason = models.TextField(_("reason for the decision"), max_length=REASON_MAX_LENGTH, blank=True)
+    # Why it was cancelled: required when the studio cancels, optional for the crew.
+    cancellation_reason = models.TextField(
+        _("reason for cancelling"), max_length=REASON_MAX_LENGTH, blank=True
+    )
+    # The fee charged for the cancellation (bookings/fees.py), stored as it was when cancelled.
+    cancellation_fee_percent = models.PositiveSmallIntegerField(
+        _("cancellation fee (%)"), null=True, blank=True
+    )
+    cancellation_fee = models.DecimalField(
+        _("cancellation fee (CNY)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    cancellation_fee_waived = models.BooleanField(_("cancellation fee waived"), default=False)
+    cancellation_fee_waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("fee waived by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cancellation_fee_waiver_reason = models.TextField(
+        _("reason for waiving the fee"), max_length=REASON_MAX_LENGTH, blank=True
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -672,6 +701,24 @@ class Booking(models.Model):
             # At most one change waits for the desk per booking.
             models.UniqueConstraint(
                 fields=["change_of"], condition=Q(status="change"), name="booking_one_pending_change"
+            ),
+            models.CheckConstraint(
+                condition=Q(cancellation_fee__isnull=True) | Q(cancellation_fee__gte=0),
+                name="booking_cancellation_fee_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(cancellation_fee_percent__isnull=True)
+                | Q(cancellation_fee_percent__gte=0, cancellation_fee_percent__lte=100),
+                name="booking_cancellation_fee_percent_range",
+            ),
+            # A waived fee is nothing, and the waiver says who and why.
+            models.CheckConstraint(
+                condition=Q(cancellation_fee_waived=False)
+                | (
+                    Q(cancellation_fee=0, cancellation_fee_waived_by__isnull=False)
+                    & ~Q(cancellation_fee_waiver_reason="")
+                ),
+                name="booking_waived_fee_is_zero_with_reason",
             ),
             # On PostgreSQL, migration 0003 adds an exclusion constraint: no two
             # active bookings of one set over overlapping [start_date, blocked_until].

@@ -18,7 +18,9 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import emails, history
+from .fees import booking_cancellation_fee
 from .models import (
+    REASON_MAX_LENGTH,
     Booking,
     BookingItem,
     Crew,
@@ -31,6 +33,7 @@ from .models import (
     User,
     new_calendar_token,
 )
+from .money import format_cny
 from .selectors import (
     bookings_due_notice,
     bookings_for_notice,
@@ -608,10 +611,18 @@ def _locked_booking(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().get(pk=booking.pk)
 
 
-@transaction.atomic
-def booking_confirm(*, booking: Booking, by: User, reason: str = "", now: datetime | None = None) -> Booking:
-    now = now or timezone.now()
-    booking = _locked_booking(booking)
+def _clean_reason(reason: str, *, required: bool, field: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise BookingError(_("Please give a reason; the crew is told it."), field=field)
+    if len(reason) > REASON_MAX_LENGTH:
+        raise BookingError(
+            _("Keep the reason under %(max)d characters.") % {"max": REASON_MAX_LENGTH}, field=field
+        )
+    return reason
+
+
+def _check_can_confirm(booking: Booking, now: datetime) -> None:
     if booking.status != Booking.Status.REQUESTED:
         raise BookingError(
             _("%(ref)s is %(status)s, so it cannot be confirmed.")
@@ -621,34 +632,146 @@ def booking_confirm(*, booking: Booking, by: User, reason: str = "", now: dateti
         raise BookingError(
             _("The hold on %(ref)s has expired; the crew must request it again.") % {"ref": booking.reference}
         )
-    return _decide(booking, Booking.Status.CONFIRMED, by, reason)
 
 
-def _decide(booking: Booking, status: str, by: User, reason: str) -> Booking:
-    booking.status = status
-    booking.decided_by = by
-    booking.hold_expires_at = None
-    history.note(booking, by=by, reason=reason)
-    booking.save(update_fields=["status", "decided_by", "hold_expires_at", "updated_at"])
-    kind = NOTICE.BOOKING_CONFIRMED if status == Booking.Status.CONFIRMED else NOTICE.BOOKING_REJECTED
-    emails.booking_notify(booking=booking, kind=kind, by=by)
-    return booking
-
-
-@transaction.atomic
-def booking_reject(*, booking: Booking, by: User, reason: str = "") -> Booking:
-    booking = _locked_booking(booking)
+def _check_can_reject(booking: Booking) -> None:
     if booking.status != Booking.Status.REQUESTED:
         raise BookingError(
             _("%(ref)s is %(status)s, so it cannot be rejected.")
             % {"ref": booking.reference, "status": booking.get_status_display().lower()}
         )
-    return _decide(booking, Booking.Status.REJECTED, by, reason)
 
 
 @transaction.atomic
-def booking_cancel(*, booking: Booking, by: User, reason: str = "", now: datetime | None = None) -> Booking:
-    """Cancel before the first shoot day; the record stays and the days free up at once."""
+def booking_confirm(*, booking: Booking, by: User, reason: str = "", now: datetime | None = None) -> Booking:
+    now = now or timezone.now()
+    reason = _clean_reason(reason, required=False)
+    booking = _locked_booking(booking)
+    _check_can_confirm(booking, now)
+    _decide(booking, Booking.Status.CONFIRMED, by, reason)
+    _decision_notify(bookings=[booking], by=by)
+    return booking
+
+
+def _decide(booking: Booking, status: str, by: User, reason: str) -> Booking:
+    booking.status = status
+    booking.decided_by = by
+    booking.decision_reason = reason
+    booking.hold_expires_at = None
+    history.note(booking, by=by, reason=reason)
+    booking.save(update_fields=["status", "decided_by", "decision_reason", "hold_expires_at", "updated_at"])
+    return booking
+
+
+def _decision_notify(*, bookings: Sequence[Booking], by: User, plan: ShootPlan | None = None) -> None:
+    """Tell the crew of decisions made together; the one place a plan's decision email is sent from.
+
+    A plan decided as a whole (``plan`` given) whose events are told per plan gets one email;
+    otherwise each booking gets its own.
+    """
+    if plan is not None and bookings and emails.is_plan_of_parts(plan):
+        confirmed = bookings[0].status == Booking.Status.CONFIRMED
+        emails.plan_notify(
+            plan=plan,
+            kind=NOTICE.PLAN_CONFIRMED if confirmed else NOTICE.PLAN_REJECTED,
+            by=by,
+            reason=bookings[0].decision_reason,
+        )
+        return
+    for booking in bookings:
+        kind = (
+            NOTICE.BOOKING_CONFIRMED
+            if booking.status == Booking.Status.CONFIRMED
+            else NOTICE.BOOKING_REJECTED
+        )
+        emails.booking_notify(booking=booking, kind=kind, by=by)
+
+
+@transaction.atomic
+def booking_reject(*, booking: Booking, by: User, reason: str = "") -> Booking:
+    """Refuse a request; the reason is required, and the crew reads it in the email and on the page."""
+    reason = _clean_reason(reason, required=True)
+    booking = _locked_booking(booking)
+    _check_can_reject(booking)
+    _decide(booking, Booking.Status.REJECTED, by, reason)
+    _decision_notify(bookings=[booking], by=by)
+    return booking
+
+
+def _plan_requested_parts(plan: ShootPlan) -> list[Booking]:
+    # Every part locked, in primary-key order like every other booking lock, before any is read.
+    parts = list(Booking.objects.select_for_update().filter(plan=plan, change_of__isnull=True).order_by("pk"))
+    requested = [b for b in parts if b.status == Booking.Status.REQUESTED]
+    if not requested:
+        raise BookingError(_("No booking of this plan is waiting for a decision."))
+    return parts
+
+
+@transaction.atomic
+def shoot_plan_confirm(
+    *, plan: ShootPlan, by: User, reason: str = "", now: datetime | None = None
+) -> list[Booking]:
+    """Confirm every still-requested part of ``plan`` at once, or none.
+
+    A part whose hold has run out (still requested, or already marked expired) fails the whole
+    confirmation: the plan was requested as a whole. Parts the desk already decided one by one stay
+    as they are. Returns the bookings confirmed.
+    """
+    now = now or timezone.now()
+    reason = _clean_reason(reason, required=False)
+    parts = _plan_requested_parts(plan)
+    lapsed = [
+        b.reference
+        for b in parts
+        if b.status == Booking.Status.EXPIRED
+        or (b.status == Booking.Status.REQUESTED and b.hold_expires_at and b.hold_expires_at <= now)
+    ]
+    if lapsed:
+        raise BookingError(
+            _(
+                "The hold on %(refs)s has expired, so the plan cannot be confirmed; the crew must request it again."
+            )
+            % {"refs": ", ".join(lapsed)}
+        )
+    decided = [
+        _decide(b, Booking.Status.CONFIRMED, by, reason)
+        for b in parts
+        if b.status == Booking.Status.REQUESTED
+    ]
+    _decision_notify(bookings=decided, by=by, plan=plan)
+    return decided
+
+
+@transaction.atomic
+def shoot_plan_reject(*, plan: ShootPlan, by: User, reason: str = "") -> list[Booking]:
+    """Reject every still-requested part of ``plan`` at once, with one reason; returns them."""
+    reason = _clean_reason(reason, required=True)
+    parts = _plan_requested_parts(plan)
+    decided = [
+        _decide(b, Booking.Status.REJECTED, by, reason) for b in parts if b.status == Booking.Status.REQUESTED
+    ]
+    _decision_notify(bookings=decided, by=by, plan=plan)
+    return decided
+
+
+@transaction.atomic
+def booking_cancel(
+    *,
+    booking: Booking,
+    by: User,
+    reason: str = "",
+    waive_fee: bool = False,
+    waiver_reason: str = "",
+    agreed_fee_percent: int | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Cancel before the first shoot day; the record stays and the days free up at once.
+
+    The fee (bookings/fees.py) is worked out under the lock and stored with the cancellation.
+    When the studio cancels, it must say why; its booking desk may waive the fee, with a reason.
+    ``agreed_fee_percent`` is the percentage the person was shown: if it no longer applies (the
+    day turned meanwhile), nothing is cancelled and they are told.
+    """
     today = timezone.localdate(now or timezone.now())
     booking = _locked_booking(booking)
     if not booking.can_be_cancelled_by(by, today):
@@ -663,11 +786,46 @@ def booking_cancel(*, booking: Booking, by: User, reason: str = "", now: datetim
                 % {"ref": booking.reference, "date": date_format(booking.start_date)}
             )
         raise BookingError(_("You cannot cancel this booking."))
+    by_studio = by.crew_id != booking.crew_id  # and so the booking desk: can_be_cancelled_by said so
+    reason = _clean_reason(reason, required=by_studio)
+    if waive_fee:
+        if not by_studio:
+            raise BookingError(_("Only the booking desk can waive a cancellation fee."), field="waive_fee")
+        waiver_reason = _clean_reason(waiver_reason, required=True, field="waiver_reason")
+    fee = booking_cancellation_fee(booking, today=today)
+    if agreed_fee_percent is not None and agreed_fee_percent != fee.percent:
+        raise BookingError(
+            _(
+                "The cancellation fee is now %(percent)d%% of the quoted total (%(amount)s); please check it again."
+            )
+            % {"percent": fee.percent, "amount": format_cny(fee.amount)}
+        )
     booking.status = Booking.Status.CANCELLED
     booking.hold_expires_at = None
     booking.cancelled_by = by
+    booking.cancellation_reason = reason
+    booking.cancellation_fee_percent = fee.percent
+    booking.cancellation_fee = fee.amount
+    if waive_fee:
+        booking.cancellation_fee = Decimal("0.00")
+        booking.cancellation_fee_waived = True
+        booking.cancellation_fee_waived_by = by
+        booking.cancellation_fee_waiver_reason = waiver_reason
     history.note(booking, by=by, reason=reason)
-    booking.save(update_fields=["status", "hold_expires_at", "cancelled_by", "updated_at"])
+    booking.save(
+        update_fields=[
+            "status",
+            "hold_expires_at",
+            "cancelled_by",
+            "cancellation_reason",
+            "cancellation_fee_percent",
+            "cancellation_fee",
+            "cancellation_fee_waived",
+            "cancellation_fee_waived_by",
+            "cancellation_fee_waiver_reason",
+            "updated_at",
+        ]
+    )
     # A change still waiting for the desk goes with the booking; its days are free again too.
     for change in Booking.objects.select_for_update().filter(change_of=booking, status=Booking.Status.CHANGE):
         change.status = Booking.Status.CHANGE_WITHDRAWN

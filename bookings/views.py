@@ -32,6 +32,8 @@ from . import selectors, services
 from .calendars import CONTENT_TYPE as ICS_CONTENT_TYPE
 from .calendars import bookings_to_ics
 from .context_processors import EMAIL_LANGUAGE_OFFER
+from .decision_forms import CrewCancelForm
+from .fees import booking_cancellation_fee, fee_policy
 from .forms import (
     WHOLE_PLAN,
     AccountForm,
@@ -839,15 +841,33 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def booking_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _get_booking(request, reference)
-    if request.method == "GET":
-        return render(request, "bookings/booking_cancel.html", {"booking": booking})
-    try:
-        services.booking_cancel(booking=booking, by=request.user)
-    except services.BookingError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Booking %s cancelled. The days are free again.") % booking.reference)
-    return redirect(booking)
+    fee = booking_cancellation_fee(booking, today=timezone.localdate())
+    form = CrewCancelForm(
+        request.POST if request.method == "POST" else None, initial={"fee_percent": fee.percent}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.booking_cancel(
+                booking=booking,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                agreed_fee_percent=form.cleaned_data["fee_percent"],
+            )
+        except services.BookingError as exc:
+            messages.error(request, str(exc))
+            if booking.can_be_cancelled_by(request.user, timezone.localdate()):
+                return redirect("bookings:cancel", booking.reference)  # shown the fee as it is now
+        else:
+            messages.success(request, _("Booking %s cancelled. The days are free again.") % booking.reference)
+        return redirect(booking)
+    context = {
+        "booking": booking,
+        "fee": fee,
+        "form": form,
+        "policy": fee_policy(days_before=fee.days_before),
+        "can_cancel": booking.can_be_cancelled_by(request.user, timezone.localdate()),
+    }
+    return render(request, "bookings/booking_cancel.html", context, status=400 if form.errors else 200)
 
 
 def _change_forms(booking: Booking, data=None):

@@ -208,6 +208,32 @@ BOOKING_DEFAULT_DAYS = 7
 BOOKING_MAX_DAYS_AHEAD = _env("BOOKING_MAX_DAYS_AHEAD", env.int, 365)
 
 
+def _fee_tiers(name: str, default: str) -> tuple[tuple[int, int], ...]:
+    """Parse ``14:0,7:30,0:60`` into ((14, 0), (7, 30), (0, 60)): from so many days before the first
+    shoot day on, cancelling costs that percentage of the quoted total (bookings/fees.py)."""
+    value = env.str(name, default=default)
+    tiers: dict[int, int] = {}
+    for entry in value.split(","):
+        days, sep, percent = entry.strip().partition(":")
+        if not (sep and days.strip().isdigit() and percent.strip().isdigit()) or int(percent) > 100:
+            raise ImproperlyConfigured(
+                f"The environment variable {name} is invalid: {entry.strip()!r} in {value!r}; use "
+                "days:percent pairs, percent 0 to 100, e.g. 14:0,7:30,0:60."
+            )
+        if int(days) in tiers:
+            raise ImproperlyConfigured(f"The environment variable {name} names {int(days)} days twice.")
+        tiers[int(days)] = int(percent)
+    if 0 not in tiers:
+        raise ImproperlyConfigured(
+            f"The environment variable {name} needs a tier for 0 days (the last days before the shoot)."
+        )
+    return tuple(sorted(tiers.items(), reverse=True))
+
+
+# Cancelling a confirmed booking costs a share of its quote, by how many days before the first shoot day.
+CANCELLATION_FEE_TIERS = _fee_tiers("CANCELLATION_FEE_TIERS", "14:0,7:30,0:60")
+
+
 # --- Workshops --------------------------------------------------------------
 def _rate(name: str, default: str) -> tuple[int, int]:
     """Parse a rate such as ``10/m`` into (requests, seconds)."""

@@ -55,6 +55,12 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/bookings/booking/", STAFF),
     ("/admin/bookings/booking/{booking_pk}/change/", STAFF),
     ("/admin/bookings/booking/{booking_pk}/history/", STAFF),
+    ("/admin/bookings/booking/{requested_pk}/confirm/", STAFF),
+    ("/admin/bookings/booking/{requested_pk}/reject/", STAFF),
+    ("/admin/bookings/booking/{confirmed_pk}/cancel/", STAFF),
+    ("/admin/bookings/shootplan/", STAFF),
+    ("/admin/bookings/shootplan/{plan_pk}/change/", STAFF),
+    ("/admin/bookings/shootplan/{plan_pk}/reject/", STAFF),
     ("/admin/bookings/booking/occupancy/", STAFF),
     ("/admin/bookings/booking/export/", STAFF),
     ("/admin/bookings/studioset/", STAFF),
@@ -103,6 +109,14 @@ def demo_objects() -> Demo:
         member = CrewMemberFactory(crew=crew_member.crew)
     staff = StaffMemberFactory(roles=[roles.BOOKING_DESK, roles.WORKSHOP_DESK, roles.VISA_OFFICER])
     booking = Booking.objects.filter(crew=crew_member.crew).order_by("start_date").first()
+    requested = Booking.objects.filter(status=Booking.Status.REQUESTED).order_by("start_date").first()
+    confirmed = (
+        Booking.objects.filter(
+            crew=crew_member.crew, status=Booking.Status.CONFIRMED, start_date__gt=timezone.localdate()
+        )
+        .order_by("start_date")
+        .first()
+    )
     enrolment = Enrolment.objects.order_by("pk").first()
     session = Session.objects.order_by("pk").first()
     studio_set = StudioSet.objects.get(slug="ming-qing-palace-hall")
@@ -125,6 +139,9 @@ def demo_objects() -> Demo:
             "booking": booking.reference,
             "plan": booking.plan.reference,
             "booking_pk": str(booking.pk),
+            "requested_pk": str(requested.pk),
+            "plan_pk": str(requested.plan_id),
+            "confirmed_pk": str(confirmed.pk),
             "notification_pk": str(Notification.objects.order_by("pk").first().pk),
             "next_monday": f"{monday:%Y-%m-%d}",
             "next_sunday": f"{monday + timedelta(days=6):%Y-%m-%d}",

@@ -450,6 +450,11 @@ def holds(model: str, actions: str) -> Callable[[str], int]:
     return lambda persona: 200 if may(persona, model, actions) else 403
 
 
+def decides(persona: str) -> int:
+    """Confirming, rejecting and cancelling: bookings.change_booking, which the admin offers no other way."""
+    return 200 if persona in ("booking desk", SUPERUSER) else 403
+
+
 def visa_officer_or_superuser(persona: str) -> int:
     return 200 if persona in ("visa officer", SUPERUSER) else 403
 
@@ -507,6 +512,23 @@ ADMIN_RULES: dict[str, Rule] = {
     "admin:bookings_booking_export": Rule(
         lambda w: reverse("admin:bookings_booking_export"), admin_page(holds("bookings.booking", "v"))
     ),
+    # Deciding needs the booking desk's permission to change bookings (the booking in the world is a request).
+    **{
+        f"admin:bookings_booking_{decision}": Rule(
+            lambda w, decision=decision: reverse(f"admin:bookings_booking_{decision}", args=[w.booking.pk]),
+            admin_page(decides),
+        )
+        for decision in ("confirm", "reject", "cancel")
+    },
+    **{
+        f"admin:bookings_shootplan_{decision}": Rule(
+            lambda w, decision=decision: reverse(
+                f"admin:bookings_shootplan_{decision}", args=[w.booking.plan_id]
+            ),
+            admin_page(decides),
+        )
+        for decision in ("confirm", "reject")
+    },
     "admin:bookings_notification_body": Rule(
         lambda w: reverse("admin:bookings_notification_body", args=[w.notification.pk]),
         admin_page(holds("bookings.notification", "v")),

@@ -209,3 +209,25 @@ def test_desks_default_to_the_sender_address():
         INVITATION_LETTER_EMAIL=None,
     )
     assert result.stdout.splitlines()[-1].split() == ["desk@hengdianworld.com"] * 3, result.stderr
+
+
+@pytest.mark.parametrize(
+    "value", ["14:0,7:30", "14:0,7:130,0:60", "fourteen:0,0:60", "14-0,0:60", "7:30,7:40,0:60"]
+)
+def test_bad_cancellation_fee_tiers_stop_start_up(value):
+    result = _manage("check", DJANGO_DEBUG="1", CANCELLATION_FEE_TIERS=value)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "The environment variable CANCELLATION_FEE_TIERS" in result.stderr
+
+
+def test_cancellation_fee_tiers_are_read_most_days_first():
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CANCELLATION_FEE_TIERS)",
+        DJANGO_DEBUG="1",
+        CANCELLATION_FEE_TIERS=" 0:50, 30:0 ,10:25",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "((30, 0), (10, 25), (0, 50))"

@@ -66,34 +66,50 @@ def test_staff_confirm_action_confirms_requests_and_says_so(staff_client, staff_
 
 
 @pytest.mark.django_db
-def test_staff_reject_action_rejects_a_request(staff_client, staff_admin, crew_owner):
+def test_staff_reject_action_asks_for_a_reason_then_rejects(staff_client, staff_admin, crew_owner):
     booking = request_booking(crew_owner, StudioSetFactory(), days_from_now(5, 3))
 
-    response = _run_action(staff_client, "reject_selected", [booking])
+    asked = _run_action(staff_client, "reject_selected", [booking])
 
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.REQUESTED
+    assert 'name="reason"' in asked.text
+
+    blank = staff_client.post(
+        reverse(CHANGELIST),
+        {"action": "reject_selected", "_selected_action": [booking.pk], "apply": "1", "reason": "  "},
+    )
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.REQUESTED
+    assert "This field is required." in blank.text
+
+    response = staff_client.post(
+        reverse(CHANGELIST),
+        {"action": "reject_selected", "_selected_action": [booking.pk], "apply": "1", "reason": "Set closed"},
+        follow=True,
+    )
     booking.refresh_from_db()
     assert booking.status == Booking.Status.REJECTED
     assert booking.decided_by == staff_admin
+    assert booking.decision_reason == "Set closed"
     assert f"{booking.reference} rejected." in response.text
 
 
 @pytest.mark.django_db
-def test_staff_cancel_action_cancels_and_keeps_the_record(staff_client, staff_admin, crew_owner):
+def test_bookings_are_cancelled_one_at_a_time_not_from_the_list(staff_client, staff_admin, crew_owner):
     booking = request_booking(crew_owner, StudioSetFactory(), days_from_now(5, 3))
     services.booking_confirm(booking=booking, by=staff_admin)
 
-    response = _run_action(staff_client, "cancel_selected", [booking])
+    _run_action(staff_client, "cancel_selected", [booking])
 
     booking.refresh_from_db()
-    assert booking.status == Booking.Status.CANCELLED
-    assert f"{booking.reference} cancelled." in response.text
-    assert Booking.objects.filter(pk=booking.pk).exists()
+    assert booking.status == Booking.Status.CONFIRMED
 
 
 @pytest.mark.django_db
 def test_failing_action_shows_the_error_and_changes_nothing(staff_client, staff_admin, crew_owner):
     rejected = request_booking(crew_owner, StudioSetFactory(), days_from_now(5, 3))
-    services.booking_reject(booking=rejected, by=staff_admin)
+    services.booking_reject(booking=rejected, by=staff_admin, reason="Not available")
     requested = request_booking(crew_owner, StudioSetFactory(), days_from_now(5, 3))
 
     response = _run_action(staff_client, "confirm_selected", [rejected, requested])
@@ -223,7 +239,7 @@ def test_occupancy_marks_bookings_changeovers_and_blackouts(staff_client, staff_
     confirmed = request_booking(second_crew, office, days_from_now(1, 2))
     services.booking_confirm(booking=confirmed, by=staff_admin)
     lapsed = request_booking(second_crew, palace, days_from_now(10, 1))
-    services.booking_reject(booking=lapsed, by=staff_admin)
+    services.booking_reject(booking=lapsed, by=staff_admin, reason="Not available")
     Blackout.objects.create(
         studio_set=office,
         start_date=days_from_now(7, 1).start,
@@ -312,7 +328,7 @@ def test_export_lists_overlapping_bookings_with_equipment(staff_client, staff_ad
         owner, palace, days_from_now(10, 3), [ItemRequest(camera, 2), ItemRequest(gimbal, 1)]
     )
     straddling = request_booking(owner, office, days_from_now(6, 5))  # days 6–10
-    services.booking_reject(booking=straddling, by=staff_admin)
+    services.booking_reject(booking=straddling, by=staff_admin, reason="Not available")
     before = request_booking(owner, StudioSetFactory(), days_from_now(2, 3))  # days 2–4
     after = request_booking(owner, StudioSetFactory(), days_from_now(21, 2))
     window = DayRange(days_from_now(10, 1).start, days_from_now(20, 1).start)

@@ -102,7 +102,10 @@ def test_a_rolled_back_decision_leaves_no_message(request_booking, staff_admin):
     ("decide", "kind"),
     [
         (lambda b, staff, owner: services.booking_confirm(booking=b, by=staff), Kind.BOOKING_CONFIRMED),
-        (lambda b, staff, owner: services.booking_reject(booking=b, by=staff), Kind.BOOKING_REJECTED),
+        (
+            lambda b, staff, owner: services.booking_reject(booking=b, by=staff, reason="Not available"),
+            Kind.BOOKING_REJECTED,
+        ),
         (lambda b, staff, owner: services.booking_cancel(booking=b, by=owner), Kind.BOOKING_CANCELLED),
     ],
     ids=["confirmed", "rejected", "cancelled"],
@@ -148,7 +151,7 @@ def test_a_cancellation_says_who_cancelled(
 
     with django_capture_on_commit_callbacks(execute=True):
         services.booking_cancel(booking=by_crew, by=crew_owner)
-        services.booking_cancel(booking=by_studio, by=staff_admin)
+        services.booking_cancel(booking=by_studio, by=staff_admin, reason="Set flooded")
 
     crew_text, studio_text = (m.body for m in mail.outbox)
     assert crew_owner.first_name in crew_text
@@ -197,7 +200,7 @@ def test_the_booking_desk_is_not_told_of_its_own_cancellations(
     booking = request_booking()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.booking_cancel(booking=booking, by=staff_admin)
+        services.booking_cancel(booking=booking, by=staff_admin, reason="Set flooded")
 
     assert not Notification.objects.filter(recipient="desk@hengdian.example", kind=Kind.BOOKING_CANCELLED)
     assert Notification.objects.filter(kind=Kind.BOOKING_CANCELLED).exclude(recipient="desk@hengdian.example")

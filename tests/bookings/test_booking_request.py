@@ -322,9 +322,12 @@ def test_confirm_and_reject_follow_the_lifecycle(crew_owner, staff_admin):
         crew=crew_owner.crew, studio_set=StudioSetFactory(), days=days_from_now(5, 2), by=crew_owner
     )
     assert services.booking_confirm(booking=a, by=staff_admin).status == Booking.Status.CONFIRMED
-    assert services.booking_reject(booking=b, by=staff_admin).status == Booking.Status.REJECTED
+    assert (
+        services.booking_reject(booking=b, by=staff_admin, reason="Not available").status
+        == Booking.Status.REJECTED
+    )
     with pytest.raises(BookingError, match="confirmed"):
-        services.booking_reject(booking=a, by=staff_admin)
+        services.booking_reject(booking=a, by=staff_admin, reason="Not available")
     with pytest.raises(BookingError, match="rejected"):
         services.booking_confirm(booking=b, by=staff_admin)
 
