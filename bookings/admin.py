@@ -29,7 +29,7 @@ from modeltranslation.admin import TranslationAdmin
 
 from hengdian.admin import NamedInputsMixin
 
-from . import notifications, selectors, services
+from . import desk, notifications, selectors, services
 from .models import (
     Blackout,
     Booking,
@@ -405,11 +405,12 @@ class RecordOnlyAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
 
 @admin.register(Booking)
 class BookingAdmin(RecordOnlyAdmin):
-    """Staff review and decide bookings here; they never create or edit them.
+    """Staff review and decide bookings here; they never edit them by hand.
 
-    Bookings are made through the site's booking form, which calls
+    Bookings are made through the site's booking form, or by the booking desk
+    on the admin's "Add" page (``bookings.desk``); both call
     ``services.shoot_plan_request`` so that availability, stock and the quote
-    are checked under lock. The admin therefore cannot add, edit or delete a
+    are checked under lock. The admin therefore cannot edit or delete a
     booking: the actions below change its status through the same services,
     and the record is kept whatever happens to it.
     """
@@ -424,8 +425,9 @@ class BookingAdmin(RecordOnlyAdmin):
         "status",
         "quote_total_cny",
         "hold_expires_at",
+        "by_desk",
     ]
-    list_filter = ["status", "studio_set", "studio_set__category", "start_date"]
+    list_filter = ["status", "by_desk", "studio_set", "studio_set__category", "start_date"]
     search_fields = ["reference", "crew__name", *in_every_language("studio_set__name")]
     date_hierarchy = "start_date"
     list_select_related = ["crew", "studio_set"]
@@ -436,7 +438,10 @@ class BookingAdmin(RecordOnlyAdmin):
         (_("Days"), {"fields": ("start_date", "end_date", "blocked_until", "hold_expires_at")}),
         (_("Quote"), {"fields": ("quote_total_cny", "quote_table")}),
         (None, {"fields": ("notes",)}),
-        (_("History"), {"fields": ("created_by", "created_at", "decided_by", "cancelled_by", "updated_at")}),
+        (
+            _("History"),
+            {"fields": ("created_by", "by_desk", "created_at", "decided_by", "cancelled_by", "updated_at")},
+        ),
     )
     readonly_fields = [
         "reference",
@@ -452,6 +457,7 @@ class BookingAdmin(RecordOnlyAdmin):
         "quote_table",
         "notes",
         "created_by",
+        "by_desk",
         "created_at",
         "decided_by",
         "cancelled_by",
@@ -459,6 +465,13 @@ class BookingAdmin(RecordOnlyAdmin):
     ]
 
     # --- permissions: a read-only record whose status moves only through actions
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        """The booking desk books for a crew on its own page, through the crew's booking service."""
+        return request.user.has_perm(services.DESK_PERMISSION)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return desk.desk_booking_view(self, request)
 
     def has_decide_permission(self, request) -> bool:
         """Confirming, rejecting and cancelling need the model's change permission."""
@@ -666,13 +679,20 @@ class PlanBookingInline(ReadOnlyInline):
 class ShootPlanAdmin(RecordOnlyAdmin):
     """Read-only: a plan is the bookings one request made together."""
 
-    list_display = ["__str__", "crew", "created_by", "booking_count", "created_at"]
+    list_display = ["__str__", "crew", "created_by", "by_desk", "booking_count", "created_at"]
+    list_filter = ["by_desk"]
     list_select_related = ["crew", "created_by"]
     search_fields = ["crew__name", "bookings__reference"]
     date_hierarchy = "created_at"
-    fields = ["crew", "created_by", "created_at"]
+    fields = ["crew", "created_by", "by_desk", "created_at"]
     readonly_fields = fields
     inlines = [PlanBookingInline]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(services.DESK_PERMISSION)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return desk.desk_booking_view(self, request)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(booking_count=Count("bookings"))

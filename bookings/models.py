@@ -396,6 +396,8 @@ class ShootPlan(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
     )
+    # Made by studio staff for the crew (a phone call, a walk-in), not by one of its members.
+    by_desk = models.BooleanField(_("booked by the booking desk"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -468,6 +470,8 @@ class Booking(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
     )
+    # Stored, not worked out from created_by: it must still say so after that person changes crews.
+    by_desk = models.BooleanField(_("booked by the booking desk"), default=False)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("decided by"),

@@ -51,6 +51,7 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/", STAFF),
     ("/admin/bookings/booking/", STAFF),
     ("/admin/bookings/booking/{booking_pk}/change/", STAFF),
+    ("/admin/bookings/booking/add/", STAFF),
     ("/admin/bookings/booking/occupancy/", STAFF),
     ("/admin/bookings/booking/export/", STAFF),
     ("/admin/bookings/studioset/", STAFF),
@@ -65,6 +66,8 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/workshops/session/{session_pk}/change/", STAFF),
     ("/admin/workshops/enrolment/", STAFF),
     ("/admin/workshops/enrolment/{enrolment_pk}/change/", STAFF),
+    ("/admin/workshops/enrolment/add/", STAFF),
+    ("/admin/workshops/enrolment/add/?session={session_pk}", STAFF),
 ]
 
 
