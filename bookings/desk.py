@@ -79,6 +79,15 @@ class DeskNewCrewForm(SignupForm):
         )
         self.order_fields(["company_name", "contact_phone", "country", "full_name", "email", "language"])
 
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        # Said at once, with the other errors; the service checks again under its transaction.
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                _("%(email)s already has an account; choose that person's crew instead.") % {"email": email}
+            )
+        return email
+
     def new_crew(self) -> services.NewCrew:
         data = self.cleaned_data
         return services.NewCrew(

@@ -318,3 +318,26 @@ def test_the_crew_sees_that_the_desk_booked_for_them_and_the_admin_list_says_so(
     assert "Booked for you by the booking desk" not in client.get(own.get_absolute_url()).text
     listing = client.get(reverse("bookings:list"))
     assert listing.text.count("Booked for you by the booking desk") == 1
+
+
+@pytest.mark.django_db
+def test_the_service_itself_refuses_a_registered_owner_address_and_writes_nothing(desk_user):
+    CrewOwnerFactory(email="zhao.lei@phoenix.example")
+    crews, users = Crew.objects.count(), User.objects.count()
+    new_crew = services.NewCrew(
+        name="Golden Phoenix Media",
+        contact_phone="+86 571 8888 1234",
+        country="CN",
+        owner_name="Zhao Lei",
+        owner_email="ZHAO.LEI@phoenix.example",
+    )
+
+    with pytest.raises(services.BookingError) as refused:
+        services.desk_shoot_plan_request(
+            new_crew=new_crew,
+            parts=[services.SetRequest(StudioSetFactory(), DayRange(day(5), day(6)))],
+            by=desk_user,
+        )
+
+    assert refused.value.field == "owner_email"
+    assert_nothing_written(crews, users)
