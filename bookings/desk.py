@@ -51,6 +51,8 @@ class DeskCrewForm(forms.Form):
         field = self.fields["crew"]
         field.widget = AutocompleteSelect(Booking._meta.get_field("crew"), admin_site)
         field.widget.choices = field.choices
+        # No empty first option (invalid HTML without a label): nothing is chosen until the desk searches.
+        field.widget.is_required = True
 
     def clean(self):
         cleaned = super().clean()

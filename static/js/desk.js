@@ -18,3 +18,19 @@
   });
   sync();
 })();
+
+// The admin's crew search (select2) names its box only by the chosen crew, so with none chosen
+// screen readers announce a nameless field: name it by its label too, once select2 has drawn it
+// (the admin draws it when jQuery is ready; handlers registered later run after it).
+(window.django && window.django.jQuery ? window.django.jQuery : function (fn) { fn(); })(function () {
+  "use strict";
+  document.querySelectorAll("select.admin-autocomplete").forEach(function (select) {
+    var label = document.querySelector('label[for="' + select.id + '"]');
+    var box = select.parentNode.querySelector(".select2-selection");
+    var shown = select.parentNode.querySelector(".select2-selection__rendered");
+    if (!label || !box || !shown) return;
+    label.id = label.id || select.id + "_label";
+    box.setAttribute("aria-labelledby", label.id + " " + shown.id);
+    shown.setAttribute("aria-labelledby", label.id);
+  });
+});
