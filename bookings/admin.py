@@ -30,7 +30,7 @@ from modeltranslation.admin import TranslationAdmin
 
 from hengdian.admin import NamedInputsMixin
 
-from . import emails, notifications, selectors, services
+from . import desk, emails, notifications, selectors, services
 from .decision_forms import DecisionForm, StaffCancelForm
 from .fees import booking_cancellation_fee, fee_policy
 from .history_admin import HistoryAdminMixin
@@ -424,11 +424,12 @@ class RecordOnlyAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
 
 @admin.register(Booking)
 class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
-    """Staff review and decide bookings here; they never create or edit them.
+    """Staff review and decide bookings here; they never edit them by hand.
 
-    Bookings are made through the site's booking form, which calls
+    Bookings are made through the site's booking form, or by the booking desk
+    on the admin's "Add" page (``bookings.desk``); both call
     ``services.shoot_plan_request`` so that availability, stock and the quote
-    are checked under lock. The admin therefore cannot add, edit or delete a
+    are checked under lock. The admin therefore cannot edit or delete a
     booking: the actions below change its status through the same services,
     and the record is kept whatever happens to it.
     """
@@ -443,8 +444,9 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
         "status",
         "quote_total_cny",
         "hold_expires_at",
+        "by_desk",
     ]
-    list_filter = ["status", "studio_set", "studio_set__category", "start_date"]
+    list_filter = ["status", "by_desk", "studio_set", "studio_set__category", "start_date"]
     search_fields = ["reference", "plan__reference", "crew__name", *in_every_language("studio_set__name")]
     date_hierarchy = "start_date"
     list_select_related = ["crew", "studio_set"]
@@ -457,7 +459,10 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
         (_("Quote"), {"fields": ("quote_total_cny", "quote_table")}),
         (None, {"fields": ("notes",)}),
         (_("Decision"), {"fields": ("decision_reason", "cancellation_reason", "cancellation_fee_text")}),
-        (_("History"), {"fields": ("created_by", "created_at", "decided_by", "cancelled_by", "updated_at")}),
+        (
+            _("History"),
+            {"fields": ("created_by", "by_desk", "created_at", "decided_by", "cancelled_by", "updated_at")},
+        ),
     )
     readonly_fields = [
         "change_panel",
@@ -474,6 +479,7 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
         "quote_table",
         "notes",
         "created_by",
+        "by_desk",
         "created_at",
         "decided_by",
         "cancelled_by",
@@ -485,6 +491,13 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
     change_form_template = "admin/bookings/booking/change_form.html"
 
     # --- permissions: a read-only record whose status moves only through actions
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        """The booking desk books for a crew on its own page, through the crew's booking service."""
+        return request.user.has_perm(services.DESK_PERMISSION)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return desk.desk_booking_view(self, request)
 
     def has_decide_permission(self, request) -> bool:
         """Confirming, rejecting and cancelling need the model's change permission."""
@@ -944,21 +957,40 @@ class PlanBookingInline(ReadOnlyInline):
 class ShootPlanAdmin(HistoryAdminMixin, RecordOnlyAdmin):
     """Read-only: a plan is the bookings one request made together; the desk decides it as a whole."""
 
-    list_display = ["__str__", "crew", "booking_count", "status_summary", "created_by", "created_at"]
+    list_display = [
+        "__str__",
+        "crew",
+        "booking_count",
+        "status_summary",
+        "created_by",
+        "by_desk",
+        "created_at",
+    ]
+    list_filter = ["by_desk"]
     list_select_related = ["crew", "created_by"]
     search_fields = ["crew__name", "bookings__reference"]
     date_hierarchy = "created_at"
-    fields = ["crew", "created_by", "created_at"]
+    fields = ["crew", "created_by", "by_desk", "created_at"]
     readonly_fields = fields
     inlines = [PlanBookingInline]
     change_form_template = "admin/bookings/shootplan/change_form.html"
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(services.DESK_PERMISSION)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return desk.desk_booking_view(self, request)
+
     def get_queryset(self, request):
+        # A change waiting beside a booking is not a part of the plan.
+        part = Q(bookings__change_of__isnull=True)
         per_status = {
-            f"{status}_count": Count("bookings", filter=Q(bookings__status=status))
+            f"{status}_count": Count("bookings", filter=part & Q(bookings__status=status))
             for status in Booking.Status.values
         }
-        return super().get_queryset(request).annotate(booking_count=Count("bookings"), **per_status)
+        return (
+            super().get_queryset(request).annotate(booking_count=Count("bookings", filter=part), **per_status)
+        )
 
     @admin.display(description=_("bookings"), ordering="booking_count")
     def booking_count(self, obj: ShootPlan) -> int:

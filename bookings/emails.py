@@ -145,6 +145,11 @@ def _account_message(account: User, kind: str, *, by: User | None, crew: Crew | 
         paragraphs = [
             (
                 _(
+                    "The booking desk of Hengdian World Studios opened an account for %(crew)s on %(site)s, "
+                    "where your crew books sets and equipment, and made you its owner."
+                )
+                if by is not None and by.crew_id != account.crew_id
+                else _(
                     "%(name)s added you to the crew %(crew)s on %(site)s, where your crew books sets and "
                     "equipment at Hengdian World Studios."
                 )
@@ -398,7 +403,18 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
     checklist_title, checklist = "", []
     items = list(booking.items.all())  # prefetched by the sweep; one query otherwise
     facts = _facts(booking, items)
-    if kind == Kind.BOOKING_REQUESTED:
+    if kind == Kind.BOOKING_REQUESTED and booking.by_desk:
+        subject = _("Booked for you by the booking desk: %(set)s (%(ref)s)") % names
+        paragraphs = [
+            _(
+                "The booking desk has requested %(set)s for you (%(ref)s). The set and equipment are held "
+                "for you until the request is confirmed, and we will email you as soon as it is confirmed "
+                "or rejected. If anything below is not what you agreed, please call the booking desk."
+            )
+            % names
+        ]
+        facts = _facts(booking, items, hold=True)
+    elif kind == Kind.BOOKING_REQUESTED:
         subject = _("Request received: %(set)s (%(ref)s)") % names
         paragraphs = [
             _(
@@ -554,6 +570,12 @@ def _staff_message(booking: Booking, kind: str, *, by: User | None = None) -> Me
             "%(crew)s asks for %(set)s (%(ref)s). The set and equipment are held until the time below; "
             "please confirm or reject the request before then."
         )
+        if booking.by_desk:
+            paragraph = _(
+                "%(name)s of the booking desk requested %(set)s (%(ref)s) for %(crew)s. The set and "
+                "equipment are held until the time below; please confirm or reject the request before then."
+            )
+            names["name"] = (by.get_full_name() or by.email) if by else _("Someone")
     else:
         subject = _("Decide soon: %(ref)s for %(crew)s") % names
         paragraph = _(

@@ -435,6 +435,8 @@ class ShootPlan(models.Model):
     )
     # The plan-level equipment lines' quote (the parts keep their own).
     quote_lines = models.JSONField(_("quote breakdown"), default=list, blank=True)
+    # Made by studio staff for the crew (a phone call, a walk-in), not by one of its members.
+    by_desk = models.BooleanField(_("booked by the booking desk"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     history = HistoricalRecords()
@@ -629,6 +631,8 @@ class Booking(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
     )
+    # Stored, not worked out from created_by: it must still say so after that person changes crews.
+    by_desk = models.BooleanField(_("booked by the booking desk"), default=False)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("decided by"),

@@ -28,24 +28,27 @@ VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 
 ROLES: dict[str, list[str]] = {
     # Catalogue, blackouts, booking decisions (change = confirm / reject /
-    # cancel), crews and their members (names and access only), the outbox.
+    # cancel), booking for a crew that phones or walks in (add, which may
+    # open a new crew with its owner), crews and their members (names and
+    # access only), the outbox.
     BOOKING_DESK: [
         *_perms("bookings", "studioset", VIEW, ADD, CHANGE),
         *_perms("bookings", "setphoto", VIEW, ADD, CHANGE, DELETE),
         *_perms("bookings", "equipment", VIEW, ADD, CHANGE),
         *_perms("bookings", "blackout", VIEW, ADD, CHANGE, DELETE),
-        *_perms("bookings", "booking", VIEW, CHANGE),
+        *_perms("bookings", "booking", VIEW, ADD, CHANGE),
         *_perms("bookings", "bookingitem", VIEW),
         *_perms("bookings", "shootplan", VIEW),
         *_perms("bookings", "crew", VIEW, CHANGE),
         *_perms("bookings", "user", VIEW, CHANGE),
         *_perms("bookings", "notification", VIEW, CHANGE),
     ],
-    # Workshops, sessions and places; enrolments without passport data.
+    # Workshops, sessions and places (enrolling someone by hand included);
+    # enrolments without passport data.
     WORKSHOP_DESK: [
         *_perms("workshops", "workshop", VIEW, ADD, CHANGE),
         *_perms("workshops", "session", VIEW, ADD, CHANGE),
-        *_perms("workshops", "enrolment", VIEW, CHANGE),
+        *_perms("workshops", "enrolment", VIEW, ADD, CHANGE),
         *_perms("workshops", "invitationletter", VIEW),
         *_perms("bookings", "notification", VIEW, CHANGE),
     ],

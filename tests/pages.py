@@ -61,6 +61,7 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/bookings/shootplan/", STAFF),
     ("/admin/bookings/shootplan/{plan_pk}/change/", STAFF),
     ("/admin/bookings/shootplan/{plan_pk}/reject/", STAFF),
+    ("/admin/bookings/booking/add/", STAFF),
     ("/admin/bookings/booking/occupancy/", STAFF),
     ("/admin/bookings/booking/export/", STAFF),
     ("/admin/bookings/studioset/", STAFF),
@@ -77,6 +78,8 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/workshops/enrolment/", STAFF),
     ("/admin/workshops/enrolment/{enrolment_pk}/change/", STAFF),
     ("/admin/workshops/enrolment/{enrolment_pk}/history/", STAFF),
+    ("/admin/workshops/enrolment/add/", STAFF),
+    ("/admin/workshops/enrolment/add/?session={session_pk}", STAFF),
 ]
 
 

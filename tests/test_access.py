@@ -332,7 +332,8 @@ PARTICIPANT_RULES: dict[str, Rule] = {
 VIEW, ADD, CHANGE, DELETE = "v", "a", "c", "d"
 
 # What each model's admin offers at all (to a superuser): records kept by the
-# services can be read, never added, edited or deleted by hand.
+# services can be read, never edited or deleted by hand. Bookings, shoot plans and
+# enrolments are added on the desk's own pages, through the same services as the site.
 ADMIN_OFFERS = {
     "auth.group": "vacd",
     "axes.accessattempt": "vcd",
@@ -345,12 +346,12 @@ ADMIN_OFFERS = {
     "bookings.studioset": "vacd",
     "bookings.equipment": "vacd",
     "bookings.blackout": "vacd",
-    "bookings.booking": "v",
-    "bookings.shootplan": "v",
+    "bookings.booking": "va",
+    "bookings.shootplan": "va",
     "bookings.notification": "v",
     "workshops.workshop": "vacd",
     "workshops.session": "vacd",
-    "workshops.enrolment": "vc",
+    "workshops.enrolment": "vac",
     "workshops.invitationletter": "v",
 }
 
@@ -361,8 +362,8 @@ ROLE_MAY = {
         "bookings.studioset": "vac",
         "bookings.equipment": "vac",
         "bookings.blackout": "vacd",
-        "bookings.booking": "vc",
-        "bookings.shootplan": "v",
+        "bookings.booking": "vac",
+        "bookings.shootplan": "va",
         "bookings.crew": "vc",
         "bookings.user": "vc",
         "bookings.notification": "vc",
@@ -370,7 +371,7 @@ ROLE_MAY = {
     "workshop desk": {
         "workshops.workshop": "vac",
         "workshops.session": "vac",
-        "workshops.enrolment": "vc",
+        "workshops.enrolment": "vac",
         "workshops.invitationletter": "v",
         "bookings.notification": "vc",
     },

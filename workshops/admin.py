@@ -40,7 +40,7 @@ from bookings.models import Notification
 from bookings.translation import in_every_language
 from hengdian.admin import NamedInputsMixin
 
-from . import selectors, services
+from . import desk, selectors, services
 from .forms import PASSPORT_FIELDS
 from .models import Enrolment, InvitationLetter, Session, Workshop
 
@@ -376,6 +376,7 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
         "letter_issued",
         "letter_reissue_requested_at",
         "created_at",
+        "created_by",
     ]
     list_filter = [
         ("session", SessionListFilter),
@@ -386,9 +387,11 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
         LetterIssuedFilter,
         # The participant changed passport details after their letter: it needs reissuing.
         ("letter_reissue_requested_at", admin.EmptyFieldListFilter),
+        # Enrolled by hand by the workshop desk, or registered themselves.
+        ("created_by", admin.EmptyFieldListFilter),
     ]
     search_fields = ["full_name", "email"]
-    list_select_related = ["session__workshop"]
+    list_select_related = ["session__workshop", "created_by"]
     date_hierarchy = "created_at"
     inlines = [InvitationLetterInline, EnrolmentNotificationInline]
     actions = [
@@ -424,6 +427,7 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
                     "manage_token",
                     "consented_at",
                     "created_at",
+                    "created_by",
                     "confirmed_at",
                     "cancelled_at",
                     "updated_at",
@@ -440,6 +444,7 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
         "manage_token",
         "consented_at",
         "created_at",
+        "created_by",
         "confirmed_at",
         "cancelled_at",
         "updated_at",
@@ -454,7 +459,11 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
         )
 
     def has_add_permission(self, request) -> bool:
-        return False
+        """The workshop desk enrols someone by hand on its own page, through the registration service."""
+        return request.user.has_perm(desk.ENROL_PERMISSION)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return desk.enrol_view(self, request, sees_passport_data=sees_passport_data(request))
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -15,7 +15,13 @@ from bookings.widgets import DateInput
 
 from .models import PASSPORT_FIELDS, Enrolment, Session
 
-__all__ = ["PASSPORT_FIELDS", "EnrolmentEditForm", "EnrolmentForm", "passport_expiry_needed"]
+__all__ = [
+    "PASSPORT_FIELDS",
+    "EnrolmentEditForm",
+    "EnrolmentForm",
+    "StaffEnrolmentForm",
+    "passport_expiry_needed",
+]
 PASSPORT_NUMBER = re.compile(r"^[A-Z0-9]{5,20}$")
 
 
@@ -276,3 +282,39 @@ class EnrolmentEditForm(ParticipantDetailsMixin, forms.Form):
         else:
             kwargs["passport"] = {name: data[name] for name in PASSPORT_FIELDS}
         return kwargs
+
+
+class StaffEnrolmentForm(EnrolmentForm):
+    """The registration form, filled in by the workshop desk for someone who phones or comes in.
+
+    Without the visa officer's permission the passport fields are left out, and with them the
+    letter: the participant asks for one later from their private link.
+    """
+
+    def __init__(self, *args, session: Session, sees_passport_data: bool, **kwargs):
+        super().__init__(*args, session=session, **kwargs)
+        del self.fields["website"]  # the honeypot is for bots on the public form
+        self.fields["consent"].label = _(
+            "The participant agrees that Hengdian World Studios stores these details to run the workshop "
+            "and, if they ask for one, to issue their visa invitation letter."
+        )
+        self.fields["consent"].error_messages = {
+            "required": _("Ask the participant to agree to the processing of their data first.")
+        }
+        self.fields["full_name"].help_text = _("Exactly as printed in the participant's passport.")
+        self.fields["language"].help_text = _("The participant's emails are written in this language.")
+        if not sees_passport_data:
+            for name in ("needs_visa_letter", *PASSPORT_FIELDS):
+                del self.fields[name]
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {name: data[name] for name in self.Meta.fields if name in self.fields}
+
+    @property
+    def participant_fields(self) -> list:
+        return [field for field in self if field.name not in ("needs_visa_letter", *PASSPORT_FIELDS)]
+
+    @property
+    def passport_fields(self) -> list:
+        return [self[name] for name in PASSPORT_FIELDS if name in self.fields]

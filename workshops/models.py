@@ -199,6 +199,15 @@ class Enrolment(models.Model):
     manage_token = models.CharField(
         _("manage token"), max_length=64, unique=True, default=new_manage_token, editable=False
     )
+    # The staff member who enrolled the participant by hand; empty when they registered themselves.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("enrolled by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)

@@ -99,9 +99,15 @@ def enrolment_register(
     passport_expiry: date | None = None,
     date_of_birth: date | None = None,
     needs: str = "",
+    by: User | None = None,
     now: datetime | None = None,
 ) -> Registration:
-    """Confirm a place if one is free, otherwise join the waiting list."""
+    """Confirm a place if one is free, otherwise join the waiting list.
+
+    ``by`` is the staff member enrolling the participant by hand. They are told
+    plainly when the address is already enrolled; the public form is not (it
+    re-sends the private link to the address instead).
+    """
     now = now or timezone.now()
     email = email.strip().lower()
     session = _lock_session(session)
@@ -110,6 +116,12 @@ def enrolment_register(
 
     existing = session.enrolments.exclude(status=Enrolment.Status.CANCELLED).filter(email=email).first()
     if existing is not None:
+        if by is not None:
+            raise EnrolmentError(
+                _("%(email)s is already enrolled in this session (%(status)s).")
+                % {"email": email, "status": existing.get_status_display().lower()},
+                field="email",
+            )
         _notify(existing, NOTICE.ENROLMENT_LINK, now=now)
         return Registration(enrolment=existing, created=False)
 
@@ -132,6 +144,7 @@ def enrolment_register(
         date_of_birth=date_of_birth if needs_visa_letter else None,
         needs=needs,
         consented_at=now,
+        created_by=by,
     )
     if confirmed < session.capacity:
         enrolment.status = Enrolment.Status.CONFIRMED
