@@ -19,14 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -40,9 +39,6 @@ from kombu.exceptions import OperationalError
 
 from .models import Booking, Notification, ShootPlan, User
 from .validators import one_line
-
-if TYPE_CHECKING:
-    from workshops.models import Enrolment
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +112,7 @@ def notification_queue(
     body_html: str = "",
     dedupe_key: str,
     booking: Booking | None = None,
-    enrolment: "Enrolment | None" = None,
+    enrolment: models.Model | None = None,  # a workshops.Enrolment: bookings never imports workshops
     account: User | None = None,
     plan: ShootPlan | None = None,
 ) -> Notification | None:
@@ -214,7 +210,7 @@ def notification_queue_message(
     dedupe_key: str,
     build: Callable[[], Message],
     booking: Booking | None = None,
-    enrolment: "Enrolment | None" = None,
+    enrolment: models.Model | None = None,  # a workshops.Enrolment: bookings never imports workshops
     account: User | None = None,
     plan: ShootPlan | None = None,
     template: str = "emails/notification",

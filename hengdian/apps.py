@@ -1,5 +1,14 @@
+from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 from django.db.models.signals import post_migrate
+
+
+class HengdianConfig(AppConfig):
+    """The project's own wiring as an app, for what spans bookings and workshops: the periodic
+    sweep (tasks.py, found by Celery's autodiscovery) and the demo data (``seed_demo``)."""
+
+    name = "hengdian"
+    verbose_name = "Hengdian Studio Booking"
 
 
 class StudioAdminConfig(AdminConfig):

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "simple_history",
     "bookings",
     "workshops",
+    "hengdian.apps.HengdianConfig",  # wiring across both apps: the sweep, the demo data
 ]
 
 MIDDLEWARE = [
@@ -463,9 +464,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 # The sweep expires stale holds, queues due reminders and re-queues due or
 # stuck emails. A minute is the reminders' precision.
-# Both live in hengdian/tasks.py (they span the two apps), which workers import by name:
-# autodiscovery looks only in the installed apps.
-CELERY_IMPORTS = ["hengdian.tasks"]
+# Both live in hengdian/tasks.py: they span the two apps.
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "hengdian.tasks.sweep", "schedule": 60.0},
     "complete-finished-bookings": {"task": "hengdian.tasks.complete_finished_bookings", "schedule": 3600.0},

@@ -99,8 +99,8 @@ def demo_objects() -> Demo:
 
     from django.utils import timezone
 
-    from bookings.management.commands.seed_demo import CREW_EMAIL
     from bookings.models import Booking, Equipment, Notification, StudioSet, User
+    from hengdian.management.commands.seed_demo import CREW_EMAIL
     from workshops.models import Enrolment, Session
 
     from .factories import CrewMemberFactory, StaffMemberFactory

@@ -35,7 +35,7 @@ from bookings.admin import (
     csv_safe,
     money_field,
 )
-from bookings.history_admin import HistoryAdminMixin
+from bookings.admin.history import HistoryAdminMixin
 from bookings.models import Notification
 from bookings.translation import in_every_language
 from hengdian.admin import NamedInputsMixin

@@ -7,8 +7,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from bookings.management.commands.seed_demo import DEMO_PASSWORD, STAFF_EMAIL, VISA_EMAIL
 from bookings.models import User
+from hengdian.management.commands.seed_demo import DEMO_PASSWORD, STAFF_EMAIL, VISA_EMAIL
 from hengdian.roles import BOOKING_DESK, VISA_OFFICER, WORKSHOP_DESK
 
 pytestmark = pytest.mark.django_db

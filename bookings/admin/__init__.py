@@ -1,0 +1,75 @@
+"""The studio's admin for the bookings app, one module per concept.
+
+Importing the package registers every model admin: :mod:`.accounts` (users, crews, the
+lock-out lists), :mod:`.catalogue` (sets, equipment, blackouts), :mod:`.bookings` (bookings,
+shoot plans, occupancy, export) and :mod:`.outbox` (the email outbox). :mod:`.base` and
+:mod:`.history` (every change's History page) hold what they, and the workshops' admin, share.
+"""
+
+from .accounts import ACCESS_FIELDS, CrewAdmin, CrewMemberAdminForm, MemberInline, UserAdmin
+from .base import (
+    FORMULA_PREFIXES,
+    PRIVATE_LINKS_PERMISSION,
+    STUDIO_TZ,
+    BoundedDateChangeList,
+    BoundedDateHierarchyMixin,
+    ReadOnlyInline,
+    RecordOnlyAdmin,
+    csv_safe,
+    money_field,
+    studio_today,
+)
+from .bookings import (
+    BookingAdmin,
+    BookingExportForm,
+    BookingItemInline,
+    BookingNotificationInline,
+    ChangeDecisionForm,
+    OccupancyWindowForm,
+    PlanBookingInline,
+    ShootPlanAdmin,
+)
+from .catalogue import (
+    BlackoutAdmin,
+    BlackoutAdminForm,
+    EquipmentAdmin,
+    EquipmentAdminForm,
+    SetPhotoInline,
+    StudioSetAdmin,
+)
+from .history import HistoryAdminMixin
+from .outbox import NotificationAdmin
+
+__all__ = [
+    "ACCESS_FIELDS",
+    "FORMULA_PREFIXES",
+    "PRIVATE_LINKS_PERMISSION",
+    "STUDIO_TZ",
+    "BlackoutAdmin",
+    "BlackoutAdminForm",
+    "BookingAdmin",
+    "BookingExportForm",
+    "BookingItemInline",
+    "BookingNotificationInline",
+    "BoundedDateChangeList",
+    "BoundedDateHierarchyMixin",
+    "ChangeDecisionForm",
+    "CrewAdmin",
+    "CrewMemberAdminForm",
+    "EquipmentAdmin",
+    "EquipmentAdminForm",
+    "HistoryAdminMixin",
+    "MemberInline",
+    "NotificationAdmin",
+    "OccupancyWindowForm",
+    "PlanBookingInline",
+    "ReadOnlyInline",
+    "RecordOnlyAdmin",
+    "SetPhotoInline",
+    "ShootPlanAdmin",
+    "StudioSetAdmin",
+    "UserAdmin",
+    "csv_safe",
+    "money_field",
+    "studio_today",
+]

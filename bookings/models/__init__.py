@@ -1,0 +1,67 @@
+"""The bookings app's models, one module per concept; everything is importable from here.
+
+- :mod:`.crews`: crews and their members (the user model);
+- :mod:`.catalogue`: sets, their photos, equipment kinds and blackouts;
+- :mod:`.bookings`: shoot plans, bookings and their equipment lines;
+- :mod:`.outbox`: the email outbox.
+"""
+
+from .bookings import (
+    REASON_MAX_LENGTH,
+    REFERENCE_ALPHABET,
+    Booking,
+    BookingItem,
+    BookingQuerySet,
+    PlanItem,
+    ShootPlan,
+    ShootPlanQuerySet,
+    new_plan_reference,
+    new_reference,
+    shoot_day_starts_at,
+)
+from .catalogue import (
+    LIST_SEPARATORS,
+    MAX_CHANGEOVER_DAYS,
+    SHOOT_DAY_STARTS,
+    Blackout,
+    DayRange,
+    Equipment,
+    SetPhoto,
+    StudioSet,
+    set_photo_path,
+    split_list,
+    validate_photo_size,
+)
+from .crews import Crew, User, UserManager, new_calendar_token, phone_validator
+from .outbox import Notification
+
+__all__ = [
+    "LIST_SEPARATORS",
+    "MAX_CHANGEOVER_DAYS",
+    "REASON_MAX_LENGTH",
+    "REFERENCE_ALPHABET",
+    "SHOOT_DAY_STARTS",
+    "Blackout",
+    "Booking",
+    "BookingItem",
+    "BookingQuerySet",
+    "Crew",
+    "DayRange",
+    "Equipment",
+    "Notification",
+    "PlanItem",
+    "SetPhoto",
+    "ShootPlan",
+    "ShootPlanQuerySet",
+    "StudioSet",
+    "User",
+    "UserManager",
+    "new_calendar_token",
+    "new_plan_reference",
+    "new_reference",
+    "phone_validator",
+    "set_photo_path",
+    "shoot_day_starts_at",
+    "split_list",
+    "validate_photo_size",
+]

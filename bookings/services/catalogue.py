@@ -1,0 +1,60 @@
+"""The catalogue: an equipment kind's stock never drops below what crews hold."""
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from ..models import (
+    DayRange,
+    Equipment,
+)
+from ..selectors import (
+    equipment_held_lines,
+)
+from .bookings import BookingError
+
+
+def equipment_check_stock(*, equipment: Equipment, stock: int, now: datetime | None = None) -> Equipment:
+    """Refuse a stock lower than the units crews hold on some day from today on.
+
+    Locks the kind's row, as a request for its units does, so a request cannot take units between
+    this check and the new stock being saved in the same transaction. Returns the locked row.
+    """
+    locked = Equipment.objects.select_for_update().get(pk=equipment.pk)
+    today = timezone.localdate(now or timezone.now())
+    held: dict[date, int] = defaultdict(int)
+    holders: dict[date, list[str]] = defaultdict(list)
+    # Whole-plan lines count once per day of their plan's shoot days, as in every stock check.
+    for line in equipment_held_lines([locked.pk], DayRange(today, date.max)):
+        for day in line.dates:
+            held[day] += line.quantity
+            holders[day].append(line.reference)
+    short = sorted(day for day, units in held.items() if units > stock)
+    if short:
+        references = sorted({ref for day in short for ref in holders[day]})
+        raise BookingError(
+            _(
+                "Crews hold up to %(units)d units on %(days)s (%(refs)s). Keep at least that many, "
+                "or change those bookings first."
+            )
+            % {
+                "units": max(held[day] for day in short),
+                "days": ", ".join(date_format(day) for day in short[:3]) + (" …" if len(short) > 3 else ""),
+                "refs": ", ".join(references[:5]) + (" …" if len(references) > 5 else ""),
+            },
+            field="stock",
+        )
+    return locked
+
+
+def equipment_set_stock(*, equipment: Equipment, stock: int, now: datetime | None = None) -> Equipment:
+    """Change how many units the studio owns; never below what crews already hold."""
+    with transaction.atomic():
+        locked = equipment_check_stock(equipment=equipment, stock=stock, now=now)
+        locked.stock = stock
+        locked.save(update_fields=["stock"])
+    return locked
