@@ -345,6 +345,11 @@ def bookings_for_list(user) -> QuerySet[Booking]:
     return (
         Booking.objects.for_user(user)
         .bookings()
+        .annotate(
+            change_waiting=Exists(
+                Booking.objects.filter(change_of=OuterRef("pk"), status=Booking.Status.CHANGE)
+            )
+        )
         .select_related("studio_set", "crew", "plan")
         .prefetch_related(
             Prefetch("items", queryset=BookingItem.objects.select_related("equipment")),

@@ -62,6 +62,7 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/bookings/shootplan/{plan_pk}/change/", STAFF),
     ("/admin/bookings/shootplan/{plan_pk}/reject/", STAFF),
     ("/admin/bookings/booking/add/", STAFF),
+    ("/admin/bookings/booking/{change_pk}/change-decision/refuse/", STAFF),
     ("/admin/bookings/booking/occupancy/", STAFF),
     ("/admin/bookings/booking/export/", STAFF),
     ("/admin/bookings/studioset/", STAFF),
@@ -111,7 +112,7 @@ def demo_objects() -> Demo:
     if member is None:
         member = CrewMemberFactory(crew=crew_member.crew)
     staff = StaffMemberFactory(roles=[roles.BOOKING_DESK, roles.WORKSHOP_DESK, roles.VISA_OFFICER])
-    booking = Booking.objects.filter(crew=crew_member.crew).order_by("start_date").first()
+    booking = Booking.objects.bookings().filter(crew=crew_member.crew).order_by("start_date").first()
     requested = Booking.objects.filter(status=Booking.Status.REQUESTED).order_by("start_date").first()
     confirmed = (
         Booking.objects.filter(
@@ -142,6 +143,7 @@ def demo_objects() -> Demo:
             "booking": booking.reference,
             "plan": booking.plan.reference,
             "booking_pk": str(booking.pk),
+            "change_pk": str(Booking.objects.get(change_of=booking, status=Booking.Status.CHANGE).pk),
             "requested_pk": str(requested.pk),
             "plan_pk": str(requested.plan_id),
             "confirmed_pk": str(confirmed.pk),

@@ -30,8 +30,10 @@ def test_seed_demo_is_idempotent():
     )
     assert counts == again
     assert counts[0] >= 12
-    assert Booking.objects.count() == 2
-    assert set(Booking.objects.values_list("status", flat=True)) == {"requested", "confirmed"}
+    assert Booking.objects.bookings().count() == 2
+    assert set(Booking.objects.bookings().values_list("status", flat=True)) == {"requested", "confirmed"}
+    # and one change asked for the confirmed booking, waiting for the desk
+    assert Booking.objects.filter(status=Booking.Status.CHANGE, change_of__status="confirmed").count() == 1
     assert User.objects.filter(is_staff=True).exists()
     assert User.objects.filter(crew__isnull=False).exists()
 

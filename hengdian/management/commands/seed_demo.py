@@ -937,7 +937,8 @@ class Command(BaseCommand):
         return session.capacity + 1
 
     def _demo_bookings(self) -> int:
-        """A confirmed and a requested booking, so calendars and the occupancy page show something."""
+        """A confirmed and a requested booking, and a change asked for the confirmed one, so calendars,
+        the occupancy page and the desk's decisions show something."""
         member = User.objects.get(email=CREW_EMAIL)
         if member.crew.bookings.exists():
             return 0
@@ -964,5 +965,20 @@ class Command(BaseCommand):
             by=member,
             notes="Episodes 1-12: palace scenes first, then the street.",
         )
-        services.booking_confirm(booking=plan.bookings.order_by("start_date").first(), by=staff)
+        palace = services.booking_confirm(
+            booking=plan.bookings.order_by("start_date").first(),
+            by=staff,
+            reason="Palace hall confirmed; the set dresser meets you at 07:00.",
+        )
+        # The crew asks for one more palace day, waiting for the desk: the change beside the booking.
+        services.booking_change(
+            booking=palace,
+            change=services.BookingChange(
+                palace.studio_set,
+                DayRange(palace.start_date - timedelta(days=1), palace.end_date),
+                [gimbal],
+                palace.notes,
+            ),
+            by=member,
+        )
         return plan.bookings.count()
