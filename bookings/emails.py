@@ -10,10 +10,10 @@ is never stored, because staff can read the outbox.
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.formats import time_format
 from django.utils.http import urlencode
@@ -223,6 +223,15 @@ def _account_message(account: User, kind: str, *, by: User | None, crew: Crew | 
 # --- Booking notifications ----------------------------------------------------
 
 
+def reminder_day(subject: Booking | ShootPlan, kind: str) -> date | None:
+    """The shoot day a reminder about ``subject`` (a booking or a whole plan) is about, else None."""
+    if kind in (Kind.BOOKING_REMINDER_START, Kind.PLAN_REMINDER_START):
+        return subject.start_date
+    if kind in (Kind.BOOKING_REMINDER_END, Kind.PLAN_REMINDER_END):
+        return subject.end_date
+    return None
+
+
 def _crew_recipients(booking: Booking) -> list[User]:
     members = getattr(booking.crew, "active_members", None)  # prefetched by the sweep
     if members is None:
@@ -254,6 +263,9 @@ def booking_notify(*, booking: Booking, kind: str, by: User | None = None) -> in
     event = f"booking:{booking.pk}:{_short(kind)}"
     if kind == Kind.BOOKING_CHANGED:  # a request can be changed again and again: one email each time
         event += f":{booking.updated_at:%Y%m%dT%H%M%S.%f}"
+    about = reminder_day(booking, kind)
+    if about is not None:  # once per shoot day it is about: a shoot moved or extended is told again
+        event += f":{about:%Y%m%d}"
     for member in _crew_recipients(booking):
         queued += bool(
             notification_queue_message(
@@ -263,6 +275,7 @@ def booking_notify(*, booking: Booking, kind: str, by: User | None = None) -> in
                 dedupe_key=f"{event}:user:{member.pk}",
                 build=lambda member=member: _crew_message(booking, kind, member=member, by=by),
                 booking=booking,
+                about_date=about,
             )
         )
     if kind in STAFF_KINDS and not (kind == Kind.BOOKING_CANCELLED and (by is None or by.is_staff)):
@@ -673,7 +686,11 @@ def is_plan_of_parts(plan: ShootPlan) -> bool:
     """
     parts, lines = (
         ShootPlan.objects.filter(pk=plan.pk)
-        .annotate(parts=Count("bookings", distinct=True), lines=Count("items", distinct=True))
+        .annotate(
+            # A change waiting beside a booking is not a part of the plan.
+            parts=Count("bookings", filter=Q(bookings__change_of__isnull=True), distinct=True),
+            lines=Count("items", distinct=True),
+        )
         .values_list("parts", "lines")
         .get()
     )
@@ -686,7 +703,9 @@ def _plan_for_notice(plan: ShootPlan) -> ShootPlan:
     return plans_for_notice().get(pk=plan.pk)
 
 
-def plan_notify(*, plan: ShootPlan, kind: str, by: User | None = None, reason: str = "") -> int:
+def plan_notify(
+    *, plan: ShootPlan, kind: str, by: User | None = None, reason: str = "", about_date: date | None = None
+) -> int:
     """Queue ``kind`` about the whole ``plan`` for every active member of its crew (and the desk,
     for a new request and a hold running out): one email per plan, event and recipient.
 
@@ -698,6 +717,9 @@ def plan_notify(*, plan: ShootPlan, kind: str, by: User | None = None, reason: s
         raise ValueError(f"Not a shoot plan notification: {kind}")
     plan = _plan_for_notice(plan)
     short = kind.removeprefix("plan-")
+    about = about_date or reminder_day(plan, kind)
+    if about is not None:  # once per shoot day it is about, as for a booking
+        short += f":{about:%Y%m%d}"
     queued = 0
     for member in plan.crew.active_members:
         queued += bool(
@@ -709,6 +731,7 @@ def plan_notify(*, plan: ShootPlan, kind: str, by: User | None = None, reason: s
                 build=lambda member=member: _plan_crew_message(plan, kind, member=member, reason=reason),
                 plan=plan,
                 template="emails/plan",
+                about_date=about,
             )
         )
     if kind in PLAN_STAFF_KINDS:

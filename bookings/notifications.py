@@ -115,6 +115,7 @@ def notification_queue(
     enrolment: models.Model | None = None,  # a workshops.Enrolment: bookings never imports workshops
     account: User | None = None,
     plan: ShootPlan | None = None,
+    about_date: date | None = None,
 ) -> Notification | None:
     """Put a rendered message in the outbox; it is sent after the caller's transaction commits.
 
@@ -137,6 +138,7 @@ def notification_queue(
                 enrolment=enrolment,
                 account=account,
                 plan=plan,
+                about_date=about_date,
             )
     except IntegrityError:
         if not Notification.objects.filter(dedupe_key=dedupe_key).exists():
@@ -214,6 +216,7 @@ def notification_queue_message(
     account: User | None = None,
     plan: ShootPlan | None = None,
     template: str = "emails/notification",
+    about_date: date | None = None,
 ) -> Notification | None:
     """Render ``build()`` in ``language`` as text and HTML and put it in the outbox.
 
@@ -239,6 +242,7 @@ def notification_queue_message(
         enrolment=enrolment,
         account=account,
         plan=plan,
+        about_date=about_date,
     )
 
 

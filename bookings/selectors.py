@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -514,24 +514,41 @@ def bookings_due_notice(*, kind: str, now: datetime) -> QuerySet[Booking]:
         due = Q(status=Booking.Status.CONFIRMED, end_date=today)
     else:
         raise ValueError(f"Not a booking reminder: {kind}")
-    already = Notification.objects.filter(booking=OuterRef("pk"), kind=kind)
-    # A plan of several parts is told once per kind, by the email about the plan.
-    plan_already = Notification.objects.filter(
-        plan=OuterRef("plan_id"), kind=kind.replace("booking-", "plan-", 1)
-    )
-    return with_plan_shape(
-        bookings_for_notice()
-        .filter(due)
-        .exclude(Exists(already))
-        .exclude(Exists(plan_already))
-        .order_by("pk")
-    )
+    if kind == Kind.BOOKING_HOLD_EXPIRING:
+        already = Notification.objects.filter(booking=OuterRef("pk"), kind=kind)
+        plan_already = Notification.objects.filter(
+            plan=OuterRef("plan_id"), kind=kind.replace("booking-", "plan-", 1)
+        )
+        bookings = bookings_for_notice().filter(due)
+    else:
+        # A reminder is about a shoot day: one whose days moved is due again for the new day.
+        day = "start_date" if kind == Kind.BOOKING_REMINDER_START else "end_date"
+        already = Notification.objects.filter(booking=OuterRef("pk"), kind=kind, about_date=OuterRef(day))
+        plan_already = Notification.objects.filter(
+            plan=OuterRef("plan_id"), kind=kind.replace("booking-", "plan-", 1), about_date=OuterRef(day)
+        )
+        # A plan told as a whole starts on its first confirmed part's first day and ends on its last
+        # one's last day; the parts in between are not the shoot's start or end.
+        confirmed_parts = Booking.objects.filter(
+            plan_id=OuterRef("plan_id"), change_of__isnull=True, status=Booking.Status.CONFIRMED
+        ).order_by()
+        edge = (
+            confirmed_parts.values("plan_id").annotate(edge=Min("start_date")).values("edge")
+            if day == "start_date"
+            else confirmed_parts.values("plan_id").annotate(edge=Max("end_date")).values("edge")
+        )
+        bookings = with_plan_shape(bookings_for_notice().filter(due)).filter(
+            Q(plan_of_parts=False) | Q(**{day: Subquery(edge)})
+        )
+    return with_plan_shape(bookings.exclude(Exists(already)).exclude(Exists(plan_already)).order_by("pk"))
 
 
 def with_plan_shape(bookings: QuerySet[Booking]) -> QuerySet[Booking]:
     """Annotate ``plan_of_parts``: whether the booking's plan is told as a whole (several parts,
     or equipment for the whole plan), so a sweep decides without a query per booking."""
-    others = Booking.objects.filter(plan_id=OuterRef("plan_id")).exclude(pk=OuterRef("pk"))
+    others = Booking.objects.filter(plan_id=OuterRef("plan_id"), change_of__isnull=True).exclude(
+        pk=OuterRef("pk")
+    )
     lines = PlanItem.objects.filter(plan_id=OuterRef("plan_id"))
     return bookings.annotate(plan_of_parts=Exists(others) | Exists(lines))
 

@@ -105,6 +105,9 @@ class Notification(models.Model):
     # At most one message per key however often the event or the sweep runs,
     # e.g. "booking:42:reminder-start".
     dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
+    # A reminder's shoot day (the first or the last): when the days of a booking or plan change,
+    # a reminder about the new day is due again, and one about a day never goes out twice.
+    about_date = models.DateField(_("about the shoot day"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)

@@ -569,7 +569,10 @@ def _notify_booking_or_plan(*, booking: Booking, kind: str) -> int:
     (whose dedupe key lets only the first of them through), else the booking's own."""
     of_parts = getattr(booking, "plan_of_parts", None)
     if of_parts if of_parts is not None else emails.is_plan_of_parts(booking.plan):
-        return emails.plan_notify(plan=booking.plan, kind=emails.PLAN_KIND_FOR[kind])
+        # A reminder about the plan is about this part's day: the plan's first or last (the sweep says so).
+        return emails.plan_notify(
+            plan=booking.plan, kind=emails.PLAN_KIND_FOR[kind], about_date=emails.reminder_day(booking, kind)
+        )
     return emails.booking_notify(booking=booking, kind=kind)
 
 

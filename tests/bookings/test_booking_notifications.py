@@ -248,10 +248,14 @@ def test_every_crew_message_renders_in_each_language_with_its_dates_and_link(
         language,
         crew_owner.email,
     )
+    # A reminder is once per booking and the shoot day it is about; anything else once per booking.
+    day = emails.reminder_day(booking, kind)
+    about = f":{day:%Y%m%d}" if day else ""
     assert (
         notification.dedupe_key
-        == f"booking:{booking.pk}:{kind.removeprefix('booking-')}:user:{crew_owner.pk}"
+        == f"booking:{booking.pk}:{kind.removeprefix('booking-')}{about}:user:{crew_owner.pk}"
     )
+    assert notification.about_date == day
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
     assert f'lang="{language}"' in html

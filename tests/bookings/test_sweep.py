@@ -287,3 +287,73 @@ def test_the_sweeps_queries_grow_only_with_the_items_that_are_due(
     # Per due message (one recipient each here): its own transaction, a dedupe check and
     # the insert in a savepoint — six statements; the selects themselves are fixed.
     assert len(queries) <= 12 + 6 * 6
+
+
+# --- Reminders follow a booking whose days changed -------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_extension_approved_after_the_return_reminder_gets_one_for_the_new_last_day(
+    crew_owner, staff_admin
+):
+    booking = confirmed_booking(crew_owner, staff_admin, start_in=2, days=3)
+    old_last = booking.end_date
+    with time_machine.travel(at(old_last, 7), tick=False):
+        sweep()
+        assert queued(Kind.BOOKING_REMINDER_END, booking=booking) == 1
+        change = services.booking_change(
+            booking=booking,
+            change=services.BookingChange(
+                booking.studio_set, booking.days.__class__(booking.start_date, old_last + timedelta(days=1))
+            ),
+            by=crew_owner,
+        )
+        services.booking_change_approve(change=change, by=staff_admin, reason="One more day")
+        sweep()
+        assert queued(Kind.BOOKING_REMINDER_END, booking=booking) == 1  # not again for the same day
+    with time_machine.travel(at(old_last + timedelta(days=1), 7), tick=False):
+        sweep()
+    reminders = Notification.objects.filter(kind=Kind.BOOKING_REMINDER_END, booking=booking)
+    assert reminders.count() == 2
+    assert sorted(reminders.values_list("about_date", flat=True)) == [old_last, old_last + timedelta(days=1)]
+
+
+@pytest.mark.django_db
+def test_a_shoot_moved_later_after_its_start_reminder_is_reminded_again(crew_owner, staff_admin):
+    booking = confirmed_booking(crew_owner, staff_admin, start_in=5, days=3)
+    with time_machine.travel(at(booking.start_date - timedelta(days=2), 7), tick=False):
+        sweep()
+        moved = booking.days.__class__(
+            booking.start_date + timedelta(days=4), booking.end_date + timedelta(days=4)
+        )
+        change = services.booking_change(
+            booking=booking, change=services.BookingChange(booking.studio_set, moved), by=crew_owner
+        )
+        services.booking_change_approve(change=change, by=staff_admin)
+    with time_machine.travel(at(moved.start - timedelta(days=2), 7), tick=False):
+        sweep()
+    assert queued(Kind.BOOKING_REMINDER_START, booking=booking, recipient=crew_owner.email) == 2
+
+
+@pytest.mark.django_db
+def test_a_plan_is_told_its_last_day_on_its_last_day_not_its_first_parts(crew_owner, staff_admin):
+    from bookings.models import DayRange
+    from bookings.services import SetRequest
+
+    first = timezone.localdate() + timedelta(days=2)
+    plan = services.shoot_plan_request(
+        crew=crew_owner.crew,
+        parts=[
+            SetRequest(StudioSetFactory(), DayRange(first, first + timedelta(days=1))),
+            SetRequest(StudioSetFactory(), DayRange(first + timedelta(days=2), first + timedelta(days=4))),
+        ],
+        by=crew_owner,
+    )
+    services.shoot_plan_confirm(plan=plan, by=staff_admin)
+    with time_machine.travel(at(first + timedelta(days=1), 7), tick=False):
+        sweep()
+        assert queued(Kind.PLAN_REMINDER_END) == 0  # the first set's last day is not the shoot's
+    with time_machine.travel(at(first + timedelta(days=4), 7), tick=False):
+        sweep()
+        sweep()
+    assert queued(Kind.PLAN_REMINDER_END, recipient=crew_owner.email) == 1
