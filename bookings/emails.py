@@ -45,7 +45,12 @@ STAFF_KINDS = {
     Kind.BOOKING_CHANGE_REQUESTED,
 }
 # Kinds about a proposed change: ``booking`` is the change's own row, one per change.
-CHANGE_KINDS = {Kind.BOOKING_CHANGE_REQUESTED, Kind.BOOKING_CHANGE_APPROVED, Kind.BOOKING_CHANGE_REFUSED}
+CHANGE_KINDS = {
+    Kind.BOOKING_CHANGE_REQUESTED,
+    Kind.BOOKING_CHANGE_APPROVED,
+    Kind.BOOKING_CHANGE_REFUSED,
+    Kind.BOOKING_CHANGE_LAPSED,
+}
 
 # Kinds about an account, each sent at most once per account in this interval:
 # the forms that cause them are open to anyone, and must not become a way to
@@ -384,6 +389,16 @@ def _change_message(change: Booking, kind: str, *, member: User, by: User | None
         subject = _("Change approved: %(set)s (%(ref)s)") % names
         paragraphs = [
             _("The booking desk approved the change to %(ref)s. Your booking now holds what is below.")
+            % names
+        ]
+    elif kind == Kind.BOOKING_CHANGE_LAPSED:
+        subject = _("Change not decided in time: %(ref)s") % names
+        paragraphs = [
+            _(
+                "The booking desk did not decide on the change to %(ref)s before the day it was for. Your "
+                "booking stays as it was, and the days asked for are free again; please call the booking "
+                "desk if you still need them."
+            )
             % names
         ]
     else:

@@ -26,6 +26,7 @@ SESSION_CALLED_OFF = gettext_noop("The studio called the session off.")
 LETTER_ISSUED = gettext_noop("A new invitation letter was issued.")
 PRIVATE_LINK = gettext_noop("Changed with the participant's private link.")
 CHANGE_REPLACED = gettext_noop("A newer change replaced it.")
+CHANGE_LAPSED = gettext_noop("The booking desk did not decide before the day it was for.")
 
 
 def note(

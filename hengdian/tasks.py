@@ -22,10 +22,11 @@ def sweep() -> dict[str, int]:
     now = timezone.now()
     requeued = notifications.notification_requeue_due(now=now)
     expired = booking_services.booking_expire_stale_holds(now=now)
+    lapsed = booking_services.booking_changes_lapse_undecided(now=now)
     reminders = booking_services.booking_reminders_queue_due(
         now=now
     ) + workshop_services.enrolment_reminders_queue_due(now=now)
-    return {"requeued": requeued, "expired": len(expired), "reminders": reminders}
+    return {"requeued": requeued, "expired": len(expired), "lapsed": len(lapsed), "reminders": reminders}
 
 
 @shared_task

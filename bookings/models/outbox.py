@@ -31,6 +31,7 @@ class Notification(models.Model):
         BOOKING_CHANGE_REQUESTED = "booking-change-requested", _("Change asked for")
         BOOKING_CHANGE_APPROVED = "booking-change-approved", _("Change approved")
         BOOKING_CHANGE_REFUSED = "booking-change-refused", _("Change refused")
+        BOOKING_CHANGE_LAPSED = "booking-change-lapsed", _("Change not decided in time")
         PLAN_REQUESTED = "plan-requested", _("Shoot plan requested (crew)")
         PLAN_REQUEST_RECEIVED = "plan-request-received", _("Shoot plan requested (staff)")
         PLAN_CONFIRMED = "plan-confirmed", _("Shoot plan confirmed")

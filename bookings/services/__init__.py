@@ -42,6 +42,7 @@ from .changes import (
     booking_change_approve,
     booking_change_refuse,
     booking_change_withdraw,
+    booking_changes_lapse_undecided,
 )
 from .desk import DESK_PERMISSION, NewCrew, crew_create_for_desk, desk_shoot_plan_request
 from .staff import (
@@ -69,6 +70,7 @@ __all__ = [
     "booking_change_approve",
     "booking_change_refuse",
     "booking_change_withdraw",
+    "booking_changes_lapse_undecided",
     "booking_complete_finished",
     "booking_confirm",
     "booking_expire_stale_holds",

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -344,3 +345,46 @@ def booking_change_withdraw(*, booking: Booking, by: User) -> Booking | None:
     history.note(change, by=by)
     change.save(update_fields=["status", "updated_at"])
     return change
+
+
+def _lapses(change: Booking, booking: Booking, today: date) -> bool:
+    """Whether a change still waiting is too late for a decision.
+
+    An extension (asked for once the shoot had started) waits until the booking's last day is
+    over; any other change until the first day of the booking or of the change, whichever is
+    sooner: the shoot then goes ahead as booked.
+    """
+    asked_on = timezone.localdate(change.created_at)
+    if asked_on >= booking.start_date:
+        return today > booking.end_date
+    return today >= min(change.start_date, booking.start_date)
+
+
+def booking_changes_lapse_undecided(*, now: datetime | None = None) -> list[int]:
+    """Changes the desk did not decide in time end: their hold is released and the crew is told.
+
+    Run by the periodic sweep. Without it an undecided change would hold its days for ever, and
+    an undecided extension would keep its booking from being completed.
+    """
+    today = timezone.localdate(now or timezone.now())
+    due = Q(status=Booking.Status.CHANGE) & (Q(start_date__lte=today) | Q(change_of__start_date__lte=today))
+    # One indexed read when nothing is due, which is nearly every minute; the lock only then.
+    if not Booking.objects.filter(due).exists():
+        return []
+    lapsed = []
+    with transaction.atomic():
+        candidates = (
+            Booking.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(due)
+            .select_related("change_of")
+            .order_by("pk")
+        )
+        for change in candidates:
+            if not _lapses(change, change.change_of, today):
+                continue
+            change.status = Booking.Status.CHANGE_WITHDRAWN
+            history.note(change, by=None, reason=history.CHANGE_LAPSED)
+            change.save(update_fields=["status", "updated_at"])
+            emails.booking_notify(booking=change, kind=NOTICE.BOOKING_CHANGE_LAPSED)
+            lapsed.append(change.pk)
+    return lapsed

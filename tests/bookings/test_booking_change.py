@@ -495,3 +495,53 @@ def test_equipment_for_the_whole_plan_follows_a_changed_part_and_is_never_held_t
     services.booking_request(
         crew=other.crew, studio_set=StudioSetFactory(), days=gap, items=[ItemRequest(kits, 2)], by=other
     )
+
+
+@pytest.mark.django_db
+def test_a_change_the_desk_did_not_decide_in_time_lapses_and_frees_its_days(crew_owner, desk):
+    from hengdian import tasks
+
+    studio_set = StudioSetFactory(changeover_days=0)
+    days = days_from_now(10, 3)
+    booking = _confirmed(crew_owner, studio_set, days, desk=desk)
+    later = shifted(days, 5)
+    change = services.booking_change(booking=booking, change=BookingChange(studio_set, later), by=crew_owner)
+
+    with time_machine.travel(timezone.now() + timedelta(days=9)):
+        assert tasks.sweep()["lapsed"] == 0  # the day before the shoot: still time to decide
+    with time_machine.travel(timezone.now() + timedelta(days=10)):
+        assert tasks.sweep()["lapsed"] == 1
+        assert tasks.sweep()["lapsed"] == 0
+
+    change.refresh_from_db()
+    booking.refresh_from_db()
+    assert change.status == Booking.Status.CHANGE_WITHDRAWN
+    assert (booking.start_date, booking.status) == (days.start, Booking.Status.CONFIRMED)
+    told = Notification.objects.get(kind=Kind.BOOKING_CHANGE_LAPSED, recipient=crew_owner.email)
+    assert booking.reference in told.subject
+    assert change.history.first().history_user is None  # the system did it
+    other = CrewOwnerFactory()
+    assert services.booking_request(crew=other.crew, studio_set=studio_set, days=later, by=other).pk
+
+
+@pytest.mark.django_db
+def test_an_undecided_extension_lapses_after_the_last_day_and_the_booking_then_completes(crew_owner, desk):
+    from hengdian import tasks
+
+    studio_set = StudioSetFactory(changeover_days=0)
+    start = timezone.localdate() + timedelta(days=2)
+    days = DayRange(start, start + timedelta(days=2))
+    booking = _confirmed(crew_owner, studio_set, days, desk=desk)
+    with time_machine.travel(timezone.now() + timedelta(days=3)):  # shooting
+        services.booking_change(
+            booking=booking,
+            change=BookingChange(studio_set, DayRange(days.start, days.end + timedelta(1))),
+            by=crew_owner,
+        )
+    with time_machine.travel(timezone.now() + timedelta(days=4)):  # the last booked day
+        assert tasks.sweep()["lapsed"] == 0
+    with time_machine.travel(timezone.now() + timedelta(days=5)):  # the day after it
+        assert tasks.sweep()["lapsed"] == 1
+        assert services.booking_complete_finished() == 1
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.COMPLETED
