@@ -576,7 +576,9 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
             "booking": booking,
             "decision": decision,
         }
-        return TemplateResponse(request, "admin/bookings/change_decision.html", context)
+        return TemplateResponse(
+            request, "admin/bookings/change_decision.html", context, status=400 if form.errors else 200
+        )
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):

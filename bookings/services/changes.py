@@ -36,6 +36,7 @@ from .bookings import (
     _check_sets_free,
     _lock,
     _locked_booking,
+    _validate_lines,
     booking_validate_days,
 )
 
@@ -118,16 +119,7 @@ def booking_change(
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
-    seen = set()
-    for item in change.items:
-        if item.quantity < 1:
-            raise BookingError(_("Quantities must be at least 1."), field="items")
-        if item.equipment.pk in seen:
-            raise BookingError(
-                _("%(item)s is listed twice; put the total on one line.") % {"item": item.equipment},
-                field="items",
-            )
-        seen.add(item.equipment.pk)
+    _validate_lines(change.items)
     try:
         with transaction.atomic():
             booking = _locked_booking(booking)

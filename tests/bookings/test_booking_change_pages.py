@@ -147,7 +147,7 @@ def test_refusing_needs_a_reason_and_viewers_cannot_decide(client, confirmed, de
     viewer.logout()
     staff = login_staff(client, desk)
     response = staff.post(url, {"reason": ""})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors["reason"]
     change.refresh_from_db()
     assert change.status == Booking.Status.CHANGE
