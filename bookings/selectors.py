@@ -443,9 +443,13 @@ def occupancy_grid(*, start: date, days: int) -> OccupancyGrid:
 
 
 def bookings_for_export(*, days: DayRange) -> QuerySet[Booking]:
-    """Bookings of any status with a shoot day in ``days``, with crew, set and equipment: two queries."""
+    """Bookings of any status with a shoot day in ``days``, with crew, set and equipment: two queries.
+
+    Changes asked for a booking are not bookings: an approved one is already in its booking's row.
+    """
     return (
-        Booking.objects.filter(start_date__lte=days.end, end_date__gte=days.start)
+        Booking.objects.bookings()
+        .filter(start_date__lte=days.end, end_date__gte=days.start)
         .select_related("crew", "studio_set")
         .prefetch_related(
             Prefetch(

@@ -496,3 +496,23 @@ def test_admin_pages_use_a_fixed_number_of_queries(
     with django_assert_max_num_queries(5):
         response = staff_client.get(reverse(EXPORT), {"date_from": span.start, "date_to": span.end})
     assert len(_csv_rows(response)) == n_bookings + 1
+
+
+@pytest.mark.django_db
+def test_export_lists_a_booking_once_while_a_change_waits_beside_it(staff_client, staff_admin):
+    owner = CrewOwnerFactory()
+    studio_set = StudioSetFactory(changeover_days=0)
+    days = days_from_now(10, 3)
+    booking = services.booking_confirm(booking=request_booking(owner, studio_set, days), by=staff_admin)
+    services.booking_change(
+        booking=booking,
+        change=services.BookingChange(
+            studio_set, DayRange(days.start + timedelta(days=1), days.end + timedelta(days=1))
+        ),
+        by=owner,
+    )
+
+    response = staff_client.get(reverse(EXPORT), {"date_from": days.start, "date_to": days.end})
+
+    _header, *rows = _csv_rows(response)
+    assert [(r[0], r[6]) for r in rows] == [(booking.reference, "Confirmed")]
