@@ -744,14 +744,18 @@ def booking_quote(request: HttpRequest) -> HttpResponse:
 @login_required
 def booking_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    bookings = _crew_bookings(request)
-    upcoming = selectors.group_by_plan(
-        bookings.filter(end_date__gte=today).order_by("start_date", "reference")
+    past_page, past = selectors.past_plans_page(request.user, today=today, number=request.GET.get("page"))
+    upcoming = []
+    # The upcoming plans (as far ahead as bookings go) lead the first page; later pages are the past.
+    if past_page.number == 1:
+        upcoming = selectors.group_by_plan(
+            _crew_bookings(request).filter(end_date__gte=today).order_by("start_date", "reference")
+        )
+    return render(
+        request,
+        "bookings/booking_list.html",
+        {"upcoming": upcoming, "past": past, "past_page": past_page},
     )
-    past = selectors.group_by_plan(
-        bookings.filter(end_date__lt=today).order_by("-start_date", "reference")[:50]
-    )
-    return render(request, "bookings/booking_list.html", {"upcoming": upcoming, "past": past})
 
 
 def _get_plan(request: HttpRequest, reference: str):
