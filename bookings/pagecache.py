@@ -3,8 +3,8 @@
 Most of the time of a catalogue page (the set list, a set's calendar, the
 equipment check, the workshops) went to rendering the same HTML again for
 every visitor. The part of such a page that is the same for everyone is
-rendered once per language, day and query, and kept under a key holding the
-*version* of what it shows:
+rendered once per language, day and query, and kept together with the
+*versions* of what it shows at the time (read with it in one round trip):
 
 - ``CATALOGUE``: sets, their photos, equipment, blackouts and bookings (and
   their equipment lines), which decide what is free;
@@ -12,9 +12,9 @@ rendered once per language, day and query, and kept under a key holding the
 
 Every save or delete of such a row bumps its version (signals, connected by
 ``watch`` in each app's ``ready``), and so does ``history.record``, which every bulk
-``update()`` path goes through (``history.update_recorded``); a new version
-means new keys, so a page never shows a fragment from before a change. The
-version is bumped at once (so the same request or test sees the change) and
+``update()`` path goes through (``history.update_recorded``); a fragment kept at
+an older version is not used, so a page never shows one from before a change.
+The version is bumped at once (so the same request or test sees the change) and
 again when the transaction commits (so a page rendered from the old rows
 between the two is not kept under the new version).
 
@@ -28,6 +28,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import models, transaction
@@ -95,51 +96,54 @@ def watch(scope: str, *watched: type[models.Model]) -> None:
         models.signals.post_delete.connect(_on_row_changed, sender=model, dispatch_uid=uid + ":delete")
 
 
-def _versions(scopes: Iterable[str]) -> list[int] | None:
-    keys = [_version_key(scope) for scope in scopes]
-    try:
-        found = cache.get_many(keys)
-        missing = {key: time.time_ns() for key in keys if key not in found}
-        for key, value in missing.items():
-            # add(): two first readers must not give one version two values.
-            if not cache.add(key, value, None):
-                value = cache.get(key)
-            found[key] = value
-    except Exception:
-        logger.warning("The page cache cannot be reached", exc_info=True)
-        return None
-    if any(found.get(key) is None for key in keys):
-        return None
-    return [found[key] for key in keys]
+@dataclass(frozen=True)
+class Lookup:
+    """What the cache held for one fragment: its key, the versions now, and the HTML if it is current."""
+
+    key: str
+    versions: tuple[int, ...]
+    html: str | None
 
 
-def fragment_key(name: str, scopes: list[str], vary_on: Iterable[object]) -> str | None:
-    """The cache key of fragment ``name`` as it is now for these ``vary_on`` values, or None
-    when the cache cannot be reached. It holds the versions of ``scopes``, the active
-    language and the studio's date (what is past, and what is free, changes at midnight);
-    with ``WORKSHOPS``, the minute as well."""
-    versions = _versions(scopes)
-    if versions is None:
-        return None
+def fragment_key(name: str, scopes: list[str], vary_on: Iterable[object]) -> str:
+    """The cache key of fragment ``name`` for these ``vary_on`` values, the active language and
+    the studio's date (what is past, and what is free, changes at midnight); with
+    ``WORKSHOPS``, the minute as well."""
     parts = [translation.get_language() or "", timezone.localdate().isoformat(), *map(str, vary_on)]
     if WORKSHOPS in scopes:
         # Sessions leave the list, and their registration closes, as time passes: a
         # fragment showing them is kept for the minute it was rendered in.
         parts.append(timezone.now().strftime("%Y-%m-%dT%H:%M"))
     digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
-    return "pagecache:fragment:{}:{}:{}".format(name, ".".join(map(str, versions)), digest)
+    return f"pagecache:fragment:{name}:{digest}"
 
 
-def get(key: str) -> str | None:
+def lookup(name: str, scopes: list[str], vary_on: Iterable[object]) -> Lookup | None:
+    """Fragment ``name`` as cached, read with the versions of ``scopes`` in one round trip;
+    None when the cache cannot be reached. The fragment is stored with the versions it was
+    rendered at, and is current only while they still are."""
+    key = fragment_key(name, scopes, vary_on)
+    version_keys = [_version_key(scope) for scope in scopes]
     try:
-        return cache.get(key)
+        found = cache.get_many([key, *version_keys])
+        for version_key in version_keys:
+            if version_key not in found:
+                # add(): two first readers must not give one version two values.
+                cache.add(version_key, time.time_ns(), None)
+                found[version_key] = cache.get(version_key)
     except Exception:
         logger.warning("The page cache cannot be reached", exc_info=True)
         return None
+    versions = tuple(found.get(version_key) for version_key in version_keys)
+    if None in versions:
+        return None
+    stored = found.get(key)
+    html = stored[1] if isinstance(stored, tuple) and stored[0] == versions else None
+    return Lookup(key, versions, html)
 
 
-def put(key: str, html: str) -> None:
+def store(found: Lookup, html: str) -> None:
     try:
-        cache.set(key, html, TIMEOUT)
+        cache.set(found.key, (found.versions, html), TIMEOUT)
     except Exception:
         logger.warning("The page cache cannot be reached", exc_info=True)

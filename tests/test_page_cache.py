@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from bookings import services
+from bookings import pagecache, services
 from bookings.models import Blackout, Booking
 from workshops.models import Enrolment
 
@@ -178,3 +178,18 @@ def test_the_home_page_counts_a_new_set(client):
     assert "among our 1 standing set," in client.get("/").content.decode()
     StudioSetFactory()
     assert "among our 2 standing sets," in client.get("/").content.decode()
+
+
+def test_a_fragment_rendered_before_a_change_is_never_used_after_it():
+    found = pagecache.lookup("probe", [pagecache.CATALOGUE], ["q"])
+    assert found.html is None
+    pagecache.bump(pagecache.CATALOGUE)  # a booking commits while the page renders
+    pagecache.store(found, "<p>before</p>")
+    assert pagecache.lookup("probe", [pagecache.CATALOGUE], ["q"]).html is None
+
+    fresh = pagecache.lookup("probe", [pagecache.CATALOGUE], ["q"])
+    pagecache.store(fresh, "<p>after</p>")
+    assert pagecache.lookup("probe", [pagecache.CATALOGUE], ["q"]).html == "<p>after</p>"
+    # Another language is another fragment.
+    with translation.override("es"):
+        assert pagecache.lookup("probe", [pagecache.CATALOGUE], ["q"]).html is None

@@ -25,14 +25,14 @@ class PageCacheNode(template.Node):
             return self.nodelist.render(context)
 
     def render(self, context) -> str:
-        key = pagecache.fragment_key(self.name, self.scopes, [v.resolve(context) for v in self.vary_on])
-        if key is None:
+        found = pagecache.lookup(self.name, self.scopes, [v.resolve(context) for v in self.vary_on])
+        if found is None:
             return self._render_fresh(context)
-        html = pagecache.get(key)
-        if html is None:
+        if found.html is None:
             html = self._render_fresh(context)
-            pagecache.put(key, html)
-        return html
+            pagecache.store(found, html)
+            return html
+        return found.html
 
 
 @register.tag("pagecache")
