@@ -20,8 +20,9 @@ between the two is not kept under the new version).
 
 What must never be cached into a fragment: the CSRF token, messages, anything
 about the visitor beyond what ``vary_on`` names (the ``{% pagecache %}`` tag
-takes e.g. whether the visitor has a crew). If the cache cannot be reached the
-page is rendered as if nothing were cached.
+takes e.g. whether the visitor has a crew). If the cache cannot be reached, or
+is not shared by every app process (settings.PAGE_CACHE), the page is rendered
+as if nothing were cached.
 """
 
 import hashlib
@@ -30,6 +31,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone, translation
@@ -122,6 +124,8 @@ def lookup(name: str, scopes: list[str], vary_on: Iterable[object]) -> Lookup | 
     """Fragment ``name`` as cached, read with the versions of ``scopes`` in one round trip;
     None when the cache cannot be reached. The fragment is stored with the versions it was
     rendered at, and is current only while they still are."""
+    if not settings.PAGE_CACHE:
+        return None
     key = fragment_key(name, scopes, vary_on)
     version_keys = [_version_key(scope) for scope in scopes]
     try:

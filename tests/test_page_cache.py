@@ -21,6 +21,12 @@ from .factories import EnrolmentFactory, EquipmentFactory, SessionFactory, Studi
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _page_cache_on(settings):
+    # On whatever cache the tests run with (in one process, a local one is shared too).
+    settings.PAGE_CACHE = True
+
+
 def _day_state(response, day) -> str:
     match = re.search(rf'data-date="{day:%Y-%m-%d}" data-state="([a-z]+)"', response.content.decode())
     return match[1]
@@ -193,3 +199,8 @@ def test_a_fragment_rendered_before_a_change_is_never_used_after_it():
     # Another language is another fragment.
     with translation.override("es"):
         assert pagecache.lookup("probe", [pagecache.CATALOGUE], ["q"]).html is None
+
+
+def test_nothing_is_kept_when_the_page_cache_is_off(settings):
+    settings.PAGE_CACHE = False
+    assert pagecache.lookup("probe", [pagecache.CATALOGUE], []) is None
