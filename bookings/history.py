@@ -18,6 +18,8 @@ from datetime import datetime
 from django.db import models, transaction
 from django.utils.translation import gettext, gettext_noop
 
+from . import pagecache
+
 # Reasons the system gives; stored untranslated, shown with reason_display().
 HOLD_EXPIRED = gettext_noop("The hold ran out before the booking desk confirmed it.")
 SHOOT_FINISHED = gettext_noop("The last shoot day has passed.")
@@ -59,6 +61,8 @@ def record(
         return 0
     for obj in objs:
         note(obj, by=by, reason=reason)
+    # Rows saved without signals: the cached pages showing them must learn of it here.
+    pagecache.rows_changed(type(objs[0]))
     manager = type(objs[0]).history
     manager.bulk_history_create(objs, update=not created, default_user=by, default_change_reason=reason)
     return len(objs)

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import Exists, F, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -795,3 +796,26 @@ def group_by_plan(bookings: Iterable[Booking]) -> list[PlanGroup]:
             group = groups[booking.plan_id] = PlanGroup(booking.plan, [])
         group.bookings.append(booking)
     return list(groups.values())
+
+
+# Plans on a page of the past in "My bookings": ten years of a crew's shoots stay one click away
+# without the page growing with them.
+PAST_PLANS_PER_PAGE = 20
+
+
+def past_plans_page(user, *, today: date, number: str | int | None) -> tuple[Page, list[PlanGroup]]:
+    """Page ``number`` of ``user``'s crew's past bookings, grouped by plan, latest plan first, and
+    the page (a number past the end gives the last). A plan is never cut between two pages."""
+    past = bookings_for_list(user).filter(end_date__lt=today)
+    plans = (
+        past.order_by()
+        .values("plan_id")
+        .annotate(last_start=Max("start_date"))
+        .order_by("-last_start", "-plan_id")
+    )
+    page = Paginator(plans, PAST_PLANS_PER_PAGE).get_page(number)
+    plan_ids = [row["plan_id"] for row in page.object_list]
+    groups = group_by_plan(past.filter(plan_id__in=plan_ids).order_by("-start_date", "reference"))
+    position = {plan_id: i for i, plan_id in enumerate(plan_ids)}
+    groups.sort(key=lambda group: position[group.plan.pk])
+    return page, groups

@@ -11,7 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
-from django.db.models import Max, Q
+from django.db.models import Max, Q, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -336,28 +336,31 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 def set_list(request: HttpRequest) -> HttpResponse:
     form = SetFilterForm(request.GET or None)
-    sets = StudioSet.objects.filter(is_active=True).prefetch_related("photos").order_by("name")
-    days = None
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        if data["q"]:
+    valid = form.is_bound and form.is_valid()
+    data = form.cleaned_data if valid else {}
+    days = form.days if valid else None
+
+    def fill() -> dict:
+        # Only when the cached list is missing (templates/bookings/set_list.html).
+        sets = StudioSet.objects.filter(is_active=True).prefetch_related("photos").order_by("name")
+        if data.get("q"):
             sets = selectors.catalogue_search(sets, data["q"], SET_SEARCH_FIELDS)
-        if data["category"]:
+        if data.get("category"):
             sets = sets.filter(category=data["category"])
-        if data["vertical_ready"]:
+        if data.get("vertical_ready"):
             sets = sets.filter(vertical_ready=True)
-        if data["max_rate"] is not None:
+        if data.get("max_rate") is not None:
             sets = sets.filter(daily_rate__lte=data["max_rate"])
-        days = form.days
         if days:
             sets = sets.exclude(pk__in=selectors.busy_set_ids(days))
-    page = Paginator(sets, SETS_PER_PAGE).get_page(request.GET.get("page"))
+        return {"page": Paginator(sets, SETS_PER_PAGE).get_page(request.GET.get("page"))}
+
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "bookings/set_list.html",
-        {"page": page, "form": form, "days": days, "query": query.urlencode()},
+        {"form": form, "days": days, "query": query.urlencode(), "pagecache_fill": fill},
     )
 
 
@@ -419,7 +422,7 @@ def _choice_error(days: DayRange, states: dict[date, str], *, last_picked: bool)
 
 
 def set_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    studio_set = get_object_or_404(StudioSet.objects.prefetch_related("photos"), slug=slug, is_active=True)
+    studio_set = get_object_or_404(StudioSet, slug=slug, is_active=True)
     today = timezone.localdate()
     # The days the crew is looking at: a search on the set list, or days picked on this
     # calendar (a first day alone while the last is still to be picked).
@@ -434,25 +437,36 @@ def set_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if next_month > _add_months(this_month, CALENDAR_MONTHS_AHEAD):
         next_month = None
 
-    grid = selectors.month_grid(first)
-    chosen, error, window = None, None, grid
-    if start:
-        chosen = DayRange(start, end or start)
-        try:
-            services.booking_validate_days(days=chosen, today=today)
-        except services.BookingError as exc:
-            chosen, error = None, str(exc)
-        else:  # at most BOOKING_MAX_DAYS, so one read covers the grid and the choice
-            window = DayRange(min(grid.start, chosen.start), max(grid.end, chosen.end))
-    states = selectors.set_day_states(studio_set, window, today)
-    if chosen:
-        error = _choice_error(chosen, states, last_picked=end is not None)
-        chosen = None if error else chosen
-    weeks = selectors.set_month_calendar(studio_set, first, today, states)
-    if chosen:
-        for week in weeks:
-            for cell in week:
-                cell.selected = chosen.start <= cell.day <= chosen.end
+    def fill() -> dict:
+        # The calendar: only when the cached one is missing (templates/bookings/set_detail.html).
+        prefetch_related_objects([studio_set], "photos")
+        grid = selectors.month_grid(first)
+        chosen, error, window = None, None, grid
+        if start:
+            chosen = DayRange(start, end or start)
+            try:
+                services.booking_validate_days(days=chosen, today=today)
+            except services.BookingError as exc:
+                chosen, error = None, str(exc)
+            else:  # at most BOOKING_MAX_DAYS, so one read covers the grid and the choice
+                window = DayRange(min(grid.start, chosen.start), max(grid.end, chosen.end))
+        states = selectors.set_day_states(studio_set, window, today)
+        if chosen:
+            error = _choice_error(chosen, states, last_picked=end is not None)
+            chosen = None if error else chosen
+        weeks = selectors.set_month_calendar(studio_set, first, today, states)
+        if chosen:
+            for week in weeks:
+                for cell in week:
+                    cell.selected = chosen.start <= cell.day <= chosen.end
+        return {
+            "weeks": weeks,
+            "pick_from": start if chosen and end is None else None,
+            "chosen": chosen if chosen and end else None,
+            "choice_error": error,
+            # 2024-01-01 was a Monday; the calendar starts weeks on Monday, as in China.
+            "weekday_names": [date_format(date(2024, 1, 1) + timedelta(days=i), "D") for i in range(7)],
+        }
 
     kept = {"start": f"{start:%Y-%m-%d}"} if start else {}
     if start and end:
@@ -460,46 +474,48 @@ def set_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "studio_set": studio_set,
         "month": first,
-        "weeks": weeks,
         "previous_month": previous_month,
         "next_month": next_month,
         # The days chosen so far, carried by the month links.
         "kept_query": urlencode(kept),
-        "pick_from": start if chosen and end is None else None,
-        "chosen": chosen if chosen and end else None,
-        "choice_error": error,
         # Anyone may pick days (a visitor is asked to log in by the booking form), except
         # staff and others without a crew, who cannot book.
         "can_pick": not request.user.is_authenticated or request.user.crew_id is not None,
-        # 2024-01-01 was a Monday; the calendar starts weeks on Monday, as in China.
-        "weekday_names": [date_format(date(2024, 1, 1) + timedelta(days=i), "D") for i in range(7)],
     }
     if request.htmx:
-        return render(request, "bookings/_calendar.html", context)
-    return render(request, "bookings/set_detail.html", context)
+        return render(request, "bookings/_calendar.html", context | fill())
+    return render(request, "bookings/set_detail.html", context | {"pagecache_fill": fill})
 
 
 def equipment_list(request: HttpRequest) -> HttpResponse:
-    equipment = Equipment.objects.filter(is_active=True).order_by("category", "name")
     search = CatalogueSearchForm(request.GET)
-    if search.is_valid() and search.cleaned_data["q"]:
-        equipment = selectors.catalogue_search(equipment, search.cleaned_data["q"], ["name", "description"])
-    elif not search.is_valid():
-        equipment = equipment.none()
-    equipment = list(equipment)
     # A search alone is not a request for availability: the dates are checked when given.
     dates_given = "start" in request.GET or "end" in request.GET
     form = DateRangeForm(request.GET if dates_given else None)
     days = None
     if form.is_bound and form.is_valid():
         days = DayRange(form.cleaned_data["start"], form.cleaned_data["end"])
-        usage = selectors.equipment_days(equipment, days)
-        for item in equipment:
-            item.free_units = usage[item.pk].tightest(days)
+
+    def fill() -> dict:
+        # Only when the cached table is missing (templates/bookings/equipment_list.html).
+        equipment = Equipment.objects.filter(is_active=True).order_by("category", "name")
+        if search.is_valid() and search.cleaned_data["q"]:
+            equipment = selectors.catalogue_search(
+                equipment, search.cleaned_data["q"], ["name", "description"]
+            )
+        elif not search.is_valid():
+            equipment = equipment.none()
+        equipment = list(equipment)
+        if days:
+            usage = selectors.equipment_days(equipment, days)
+            for item in equipment:
+                item.free_units = usage[item.pk].tightest(days)
+        return {"equipment": equipment}
+
     return render(
         request,
         "bookings/equipment_list.html",
-        {"equipment": equipment, "form": form, "search": search, "days": days},
+        {"form": form, "search": search, "days": days, "pagecache_fill": fill},
     )
 
 
@@ -728,14 +744,18 @@ def booking_quote(request: HttpRequest) -> HttpResponse:
 @login_required
 def booking_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    bookings = _crew_bookings(request)
-    upcoming = selectors.group_by_plan(
-        bookings.filter(end_date__gte=today).order_by("start_date", "reference")
+    past_page, past = selectors.past_plans_page(request.user, today=today, number=request.GET.get("page"))
+    upcoming = []
+    # The upcoming plans (as far ahead as bookings go) lead the first page; later pages are the past.
+    if past_page.number == 1:
+        upcoming = selectors.group_by_plan(
+            _crew_bookings(request).filter(end_date__gte=today).order_by("start_date", "reference")
+        )
+    return render(
+        request,
+        "bookings/booking_list.html",
+        {"upcoming": upcoming, "past": past, "past_page": past_page},
     )
-    past = selectors.group_by_plan(
-        bookings.filter(end_date__lt=today).order_by("-start_date", "reference")[:50]
-    )
-    return render(request, "bookings/booking_list.html", {"upcoming": upcoming, "past": past})
 
 
 def _get_plan(request: HttpRequest, reference: str):

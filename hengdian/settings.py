@@ -279,6 +279,15 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     _cache_options = CACHES["default"].setdefault("OPTIONS", {})
     _cache_options.setdefault("socket_connect_timeout", 1)
     _cache_options.setdefault("socket_timeout", 1)
+# The catalogue pages keep their rendered lists in this cache (bookings/pagecache.py). A cache
+# each process holds on its own would not hear of a booking made in another process, and keep
+# showing the days free: so by default only a shared one (Redis, Memcached) is used for it.
+PAGE_CACHE = _env(
+    "PAGE_CACHE",
+    env.bool,
+    CACHES["default"]["BACKEND"]
+    not in ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache"),
+)
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"

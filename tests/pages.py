@@ -25,6 +25,7 @@ PAGES: list[tuple[str, str]] = [
     ("/equipment/", ANYONE),
     ("/equipment/?start={next_monday}&end={next_sunday}", ANYONE),
     ("/workshops/", ANYONE),
+    ("/workshops/?q=drama&page=2", ANYONE),
     ("/workshops/{workshop}/", ANYONE),
     ("/workshops/sessions/{session}/register/", ANYONE),
     ("/workshops/sessions/{session}/register/sent/", ANYONE),
@@ -38,6 +39,7 @@ PAGES: list[tuple[str, str]] = [
     ("/accounts/password/reset/sent/", ANYONE),
     # A crew's own pages
     ("/bookings/", CREW),
+    ("/bookings/?page=2", CREW),
     ("/bookings/new/?set={set}&start={next_monday}&end={next_sunday}", CREW),
     ("/bookings/{booking}/", CREW),
     ("/bookings/{booking}/cancel/", CREW),

@@ -3,6 +3,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -34,14 +35,29 @@ SESSION_SEARCH_FIELDS = [
 ]
 
 
+# Sessions on a page of the workshop list: the list is bounded however many are planned.
+SESSIONS_PER_PAGE = 20
+
+
 def session_list(request: HttpRequest) -> HttpResponse:
-    sessions = selectors.upcoming_sessions()
     search = CatalogueSearchForm(request.GET)
-    if not search.is_valid():
-        sessions = sessions.none()
-    elif search.cleaned_data["q"]:
-        sessions = catalogue_search(sessions, search.cleaned_data["q"], SESSION_SEARCH_FIELDS)
-    return render(request, "workshops/session_list.html", {"sessions": sessions, "search": search})
+
+    def fill() -> dict:
+        # Only when the cached list is missing (templates/workshops/session_list.html).
+        sessions = selectors.upcoming_sessions()
+        if not search.is_valid():
+            sessions = sessions.none()
+        elif search.cleaned_data["q"]:
+            sessions = catalogue_search(sessions, search.cleaned_data["q"], SESSION_SEARCH_FIELDS)
+        return {"page": Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))}
+
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "workshops/session_list.html",
+        {"search": search, "query": query.urlencode(), "pagecache_fill": fill},
+    )
 
 
 def workshop_detail(request: HttpRequest, slug: str) -> HttpResponse:

@@ -37,6 +37,8 @@ class UserAdmin(DjangoUserAdmin):
     """
 
     ordering = ["email"]
+    list_per_page = 50
+    show_full_result_count = False  # no count of every account on each filtered page
     list_display = ["email", "first_name", "crew", "crew_role", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "crew_role", "language"]
     search_fields = ["email", "first_name", "last_name", "crew__name"]

@@ -355,6 +355,8 @@ class Booking(models.Model):
             models.Index(fields=["studio_set", "start_date", "blocked_until"], name="booking_set_days"),
             models.Index(fields=["status", "hold_expires_at"], name="booking_status_hold"),
             models.Index(fields=["crew", "start_date"], name="booking_crew_start"),
+            # "My bookings": a crew's past, paged (selectors.past_plans_page).
+            models.Index(fields=["crew", "end_date"], name="booking_crew_end"),
             # The reminder sweep: confirmed bookings starting, or ending, soon.
             models.Index(fields=["status", "start_date"], name="booking_status_start"),
             models.Index(fields=["status", "end_date"], name="booking_status_end"),

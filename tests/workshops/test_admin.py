@@ -97,10 +97,11 @@ def test_session_changelist_queries_do_not_grow_with_sessions(staff_client):
     many = _count_queries(staff_client, url)
 
     assert few == many
-    assert len(response.context["cl"].result_list) == 100
-    assert response.text.count('<td class="field-confirmed_count">2</td>') == 100
-    assert response.text.count('<td class="field-waitlisted_count">1</td>') == 100
-    assert response.text.count('<td class="field-seats_left">0</td>') == 100
+    # A page of them (the admin's list_per_page for tables that grow).
+    assert len(response.context["cl"].result_list) == 50
+    assert response.text.count('<td class="field-confirmed_count">2</td>') == 50
+    assert response.text.count('<td class="field-waitlisted_count">1</td>') == 50
+    assert response.text.count('<td class="field-seats_left">0</td>') == 50
 
 
 def test_session_row_links_to_its_enrolments(staff_client):

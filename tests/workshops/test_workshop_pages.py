@@ -72,3 +72,38 @@ def test_the_workshop_page_lists_its_open_sessions(client):
     assert "vertical framing" in page
     assert client.get(reverse("workshops:detail", args=["no-such-workshop"])).status_code == 404
     assert client.get(WorkshopFactory(is_published=False).get_absolute_url()).status_code == 404
+
+
+def _listed(html: str) -> int:
+    return html.count('class="list-group-item"')
+
+
+def test_the_session_list_is_paged_and_a_page_past_the_end_shows_the_last(client):
+    for _ in range(25):
+        SessionFactory()
+    first = client.get(reverse("workshops:list")).content.decode()
+    assert _listed(first) == 20
+    assert 'aria-current="page"' in first and "Page 1 of 2" in first
+    assert "?page=2" in first
+
+    assert _listed(client.get(reverse("workshops:list"), {"page": 2}).content.decode()) == 5
+    for page in ("99", "-1", "abc", "1" * 40):
+        response = client.get(reverse("workshops:list"), {"page": page})
+        assert response.status_code == 200
+        assert _listed(response.content.decode()) in (5, 20)
+
+
+def test_a_search_keeps_its_words_in_the_page_links(client):
+    for _ in range(21):
+        SessionFactory(workshop=WorkshopFactory(title="Lighting night scenes"))
+    page = client.get(reverse("workshops:list"), {"q": "lighting"}).content.decode()
+    assert "?q=lighting&amp;page=2" in page
+
+
+@pytest.mark.parametrize("sessions", [3, 45])
+def test_a_page_of_the_session_list_costs_a_few_queries_however_many_sessions(
+    client, sessions, django_assert_max_num_queries
+):
+    _sessions(sessions)
+    with django_assert_max_num_queries(4):
+        assert client.get(reverse("workshops:list"), {"page": 2}).status_code == 200
