@@ -31,12 +31,12 @@ def test_the_smoke_data_set_is_consistent():
     scale = data.SCALES["smoke"]
     assert counts["sets"] == scale.sets
     assert counts["crews"] == scale.crews
-    assert counts["bookings"] == before + scale.bookings
+    assert counts["bookings"] == scale.bookings  # sizes are totals, the demo's rows included
     assert data.check() == []
     assert probe.invariants(session_pk=None)["problems"] == []
     references = list(Booking.objects.values_list("reference", flat=True))
     assert len(references) == len(set(references))
-    assert ShootPlan.objects.count() == plans + scale.bookings  # one plan per added booking
+    assert ShootPlan.objects.count() == plans + scale.bookings - before  # one plan per added booking
     # Every added booking's quote is its stored lines' sum, and its block covers the changeover.
     changeover = dict(StudioSet.objects.values_list("pk", "changeover_days"))
     for booking in Booking.objects.filter(created_by__email__endswith="@bench.example")[:50]:
@@ -64,3 +64,23 @@ def test_the_form_reader_fills_what_a_browser_would_send():
         "lang": "es",
         "notes": "hi",
     }
+
+
+def test_the_scaleout_proof_counts_each_email_the_file_backend_wrote(tmp_path):
+    from django.core.mail import EmailMessage
+    from django.core.mail.backends.filebased import EmailBackend
+
+    from hengdian.bench.scaleout import MESSAGE_ID
+
+    backend = EmailBackend(file_path=str(tmp_path))
+    for pk in (7, 8, 7):
+        message = EmailMessage(
+            "Hi",
+            "Body",
+            "a@b.example",
+            ["c@d.example"],
+            headers={"Message-ID": f"<notification-{pk}.ab12@b.example>"},
+        )
+        backend.send_messages([message])
+    found = [int(pk) for f in tmp_path.iterdir() for pk in MESSAGE_ID.findall(f.read_text())]
+    assert sorted(found) == [7, 7, 8]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -41,13 +41,14 @@ BENCH_EMAIL_DOMAIN = "bench.example"
 
 @dataclass(frozen=True)
 class Scale:
-    sets: int  # in all, the demo's included
-    crews: int  # in all
-    bookings: int  # added
-    demo_crew_bookings: int  # of those added, the demo crew's
+    # Totals, the demo's and an earlier scale's rows included: a size can be grown to the next.
+    sets: int
+    crews: int
+    bookings: int
+    demo_crew_bookings: int
     years: int
-    sessions: int  # upcoming sessions added
-    enrolments: int  # spread over those sessions
+    sessions: int  # upcoming, with ``enrolments`` spread over the added ones
+    enrolments: int
 
 
 SCALES = {
@@ -56,13 +57,17 @@ SCALES = {
         sets=513,
         crews=2000,
         bookings=100_000,
-        demo_crew_bookings=2_220,
+        demo_crew_bookings=2_225,
         years=10,
         sessions=200,
         enrolments=10_000,
     ),
+    # Where the sweep's cost is compared from (issue 14: at 100k it may cost 1.5× its cost at 1k).
+    "1k": Scale(
+        sets=40, crews=60, bookings=1_000, demo_crew_bookings=25, years=10, sessions=10, enrolments=500
+    ),
     "smoke": Scale(
-        sets=20, crews=30, bookings=400, demo_crew_bookings=20, years=2, sessions=4, enrolments=120
+        sets=20, crews=30, bookings=400, demo_crew_bookings=20, years=2, sessions=9, enrolments=120
     ),
 }
 
@@ -95,7 +100,17 @@ def build(scale_name: str, *, seed: int = 14, batch: int = 5000, log=print) -> d
     scale = SCALES[scale_name]
     if scale is None:
         return counts()
-    rng = random.Random(seed)
+    rng = random.Random(f"{seed}-{scale_name}")
+    demo_crew = User.objects.get(email=DEMO_CREW_EMAIL).crew_id
+    scale = replace(
+        scale,
+        bookings=max(0, scale.bookings - Booking.objects.count()),
+        demo_crew_bookings=max(
+            0, scale.demo_crew_bookings - Booking.objects.filter(crew_id=demo_crew).count()
+        ),
+        sessions=max(0, scale.sessions - Session.objects.filter(starts_at__gt=timezone.now()).count()),
+        enrolments=max(0, scale.enrolments - Enrolment.objects.count()),
+    )
     with transaction.atomic():
         sets = _grow_sets(scale, rng)
         log(f"sets: {len(sets)}")
@@ -122,11 +137,12 @@ def counts() -> dict[str, int]:
 
 
 def _grow_sets(scale: Scale, rng: random.Random) -> list[StudioSet]:
-    demo = list(StudioSet.objects.order_by("pk"))
+    existing = list(StudioSet.objects.order_by("pk"))
+    demo = [s for s in existing if s.slug[-1:].isalpha()] or existing
     new = []
-    for i in range(max(0, scale.sets - len(demo))):
+    for i in range(len(existing), scale.sets):
         model = demo[i % len(demo)]
-        number = i // len(demo) + 2
+        number = i + 1  # unique whatever size was built before
         new.append(
             _clone(
                 model,
@@ -141,14 +157,14 @@ def _grow_sets(scale: Scale, rng: random.Random) -> list[StudioSet]:
 
 
 def _grow_crews(scale: Scale, rng: random.Random) -> list[tuple[int, int]]:
-    """(crew id, coordinator user id) of the added crews."""
+    """(crew id, coordinator user id) of every crew the bench added, this time or before."""
     model = Crew.objects.order_by("pk").first()
     start = Crew.objects.count()
     crews = [
         _clone(
             model, name=f"Bench Pictures {i:04d}", calendar_token=f"bench{i:06d}{rng.getrandbits(64):016x}"
         )
-        for i in range(max(0, scale.crews - start))
+        for i in range(start, scale.crews)
     ]
     crews = Crew.objects.bulk_create(crews)
     users = [
@@ -160,10 +176,14 @@ def _grow_crews(scale: Scale, rng: random.Random) -> list[tuple[int, int]]:
             crew_role=User.CrewRole.choices[0][0],
             password="!",  # no password: these accounts never log in with one
         )
-        for i, crew in enumerate(crews)
+        for i, crew in enumerate(crews, start=start)
     ]
-    users = User.objects.bulk_create(users)
-    return [(c.pk, u.pk) for c, u in zip(crews, users, strict=True)]
+    User.objects.bulk_create(users)
+    return list(
+        User.objects.filter(email__endswith=f"@{BENCH_EMAIL_DOMAIN}", crew__isnull=False)
+        .order_by("pk")
+        .values_list("crew_id", "pk")
+    )
 
 
 def _past_status(rng: random.Random) -> str:
@@ -183,7 +203,8 @@ def _grow_bookings(scale, rng, sets, crews, *, batch: int, log) -> None:
     now = timezone.now()
     first = today - timedelta(days=365 * scale.years - 200)
     span = (today + timedelta(days=200) - first).days
-    per_set = max(1, -(-scale.bookings // len(sets)))
+    # A few more slots than needed (some fall on earlier rows and are skipped), then a sample.
+    per_set = max(1, -(-scale.bookings * 21 // (20 * len(sets))))
     slot = span // per_set
     demo_user = User.objects.get(email=DEMO_CREW_EMAIL)
     # The demo's own bookings stay where they are; nothing is put over them.
@@ -205,8 +226,6 @@ def _grow_bookings(scale, rng, sets, crews, *, batch: int, log) -> None:
     demo_share = scale.demo_crew_bookings / max(1, scale.bookings)
     for studio_set in sets:
         for n in range(per_set):
-            if len(rows) >= scale.bookings:
-                break
             slot_start = first + timedelta(days=n * slot)
             start = slot_start + timedelta(days=rng.randint(0, 2))
             longest = max(1, min(10, slot - 3 - studio_set.changeover_days - 1))
@@ -218,7 +237,7 @@ def _grow_bookings(scale, rng, sets, crews, *, batch: int, log) -> None:
                 (demo_user.crew_id, demo_user.pk) if rng.random() < demo_share else rng.choice(crews)
             )
             rows.append((studio_set, start, end, until, crew_id, user_id))
-    rng.shuffle(rows)  # ids in request order, not set by set
+    rows = rng.sample(rows, min(len(rows), scale.bookings))  # in request order, not set by set
 
     plans, bookings, items = [], [], []
     for studio_set, start, end, until, crew_id, user_id in rows:
@@ -306,7 +325,7 @@ def _insert(plans, bookings, items, *, batch: int, log) -> None:
 def _grow_sessions(scale: Scale, rng: random.Random, *, batch: int) -> None:
     workshops = list(Workshop.objects.filter(is_published=True).order_by("pk"))
     model = Session.objects.order_by("pk").first()
-    if not workshops or model is None:
+    if not workshops or model is None or not scale.sessions:
         return
     now = timezone.now()
     sessions = []
