@@ -84,3 +84,9 @@ def test_the_scaleout_proof_counts_each_email_the_file_backend_wrote(tmp_path):
         backend.send_messages([message])
     found = [int(pk) for f in tmp_path.iterdir() for pk in MESSAGE_ID.findall(f.read_text())]
     assert sorted(found) == [7, 7, 8]
+
+
+def test_a_refusal_is_reported_in_the_apps_own_words():
+    html = '<div class="alert alert-danger" role="alert">Those days were <b>just</b> taken.</div><p>x</p>'
+    assert bursts.form_errors(html) == "Those days were just taken."
+    assert bursts.form_errors("<p>fine</p>") == "no message"

@@ -8,11 +8,13 @@ it with its CSRF token. Requests say they came through the TLS proxy, as in prod
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urlencode
 
@@ -66,6 +68,17 @@ class _FormParser(HTMLParser):
             self.textarea = None
         elif tag == "form" and self.inside:
             self.inside, self.done = False, True
+
+
+ERROR_TEXT = re.compile(
+    r'class="[^"]*(?:invalid-feedback|alert-danger|errorlist)[^"]*"[^>]*>(.*?)</(?:div|ul|span)>', re.S
+)
+
+
+def form_errors(html: str) -> str:
+    """The page's error messages, as plain text."""
+    texts = [unescape(re.sub(r"<[^>]+>", " ", m)) for m in ERROR_TEXT.findall(html)]
+    return " / ".join(" ".join(t.split()) for t in texts if t.strip())[:200] or "no message"
 
 
 def form_fields(html: str, action: str | None = None) -> dict[str, str]:
@@ -127,6 +140,8 @@ class BurstResult:
     seconds: float
     outcomes: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    # Why the app turned requests down (its own error messages), e.g. "those days were just taken".
+    refusals: Counter = field(default_factory=Counter)
 
     @property
     def rate(self) -> float:
@@ -166,6 +181,7 @@ def _run(name: str, jobs: list, work, *, clients: int) -> BurstResult:
 def registrations(servers: list[tuple[str, int]], *, session: int, count: int, clients: int) -> BurstResult:
     """``count`` people register for one session; person i uses server i % len(servers)."""
     path = f"/workshops/sessions/{session}/register/"
+    lock, refusals = threading.Lock(), Counter()
 
     def work(i: int):
         client = Client(*servers[i % len(servers)])
@@ -182,16 +198,23 @@ def registrations(servers: list[tuple[str, int]], *, session: int, count: int, c
                 website="",
             )
             status, location, html = client.request("POST", path, fields)
-            return "registered" if status == 302 and "sent" in location else status
+            if status == 302 and "sent" in location:
+                return "registered"
+            with lock:
+                refusals[form_errors(html)] += 1
+            return status
         finally:
             client.close()
 
-    return _run("registrations", list(range(count)), work, clients=clients)
+    result = _run("registrations", list(range(count)), work, clients=clients)
+    result.refusals = refusals
+    return result
 
 
 def booking_requests(servers: list[tuple[str, int]], *, requests: list[dict], clients: int) -> BurstResult:
     """Each crew asks for its own set and week; request i goes to server i % len(servers)."""
     path = "/bookings/new/"
+    lock, refusals = threading.Lock(), Counter()
 
     def work(job):
         i, spec = job
@@ -205,9 +228,15 @@ def booking_requests(servers: list[tuple[str, int]], *, requests: list[dict], cl
             fields[f"{part}studio_set"] = str(spec["set"])
             fields[f"{part}start_date"] = spec["start"]
             fields[f"{part}end_date"] = spec["end"]
-            status, _location, _html = client.request("POST", path, fields)
-            return "requested" if status == 302 else status
+            status, _location, html = client.request("POST", path, fields)
+            if status == 302:
+                return "requested"
+            with lock:
+                refusals[form_errors(html)] += 1
+            return status
         finally:
             client.close()
 
-    return _run("booking requests", list(enumerate(requests)), work, clients=clients)
+    result = _run("booking requests", list(enumerate(requests)), work, clients=clients)
+    result.refusals = refusals
+    return result

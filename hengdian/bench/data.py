@@ -115,7 +115,7 @@ def build(scale_name: str, *, seed: int = 14, batch: int = 5000, log=print) -> d
         sets = _grow_sets(scale, rng)
         log(f"sets: {len(sets)}")
         crews = _grow_crews(scale, rng)
-        log(f"crews: {len(crews) + 1}")
+        log(f"bench crews: {len(crews)}")
         _grow_bookings(scale, rng, sets, crews, batch=batch, log=log)
         _grow_sessions(scale, rng, batch=batch)
     with connection.cursor() as cursor:

@@ -303,6 +303,8 @@ def run_bursts(opts: Options, env: dict[str, str], servers: list[tuple[str, int]
         )
         for error in result.errors:
             opts.log(f"    client error: {error}")
+        for reason, n in result.refusals.most_common(5):
+            opts.log(f"    refused {n}×: {reason}")
     return {"registrations": reg, "bookings": book, "invariants": checks}
 
 
@@ -381,6 +383,15 @@ def table(report: dict) -> str:
             lines.append(
                 f"| {b.name} | {db} | {b.attempts} | {b.seconds:.2f} | {b.rate:.1f} | {outcomes} | {verdict} |"
             )
+    refusals = [
+        f"{db} {result[key].name}: {n}× “{reason}”"
+        for db, result in report["bursts"].items()
+        for key in ("registrations", "bookings")
+        for reason, n in result[key].refusals.most_common(3)
+    ]
+    if refusals:
+        lines.append("")
+        lines.append("Refused: " + "; ".join(refusals))
     lines.append("")
     lines.append("| sweep | bookings | enrolments | ms (median of 5) |")
     lines.append("| --- | ---: | ---: | ---: |")

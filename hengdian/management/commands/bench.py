@@ -60,6 +60,8 @@ class Command(BaseCommand):
             result = runner.bench(opts)
         except runner.BenchError as exc:
             raise CommandError(str(exc)) from exc
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted; everything it had started is stopped and removed.") from None
         finally:
             signal.signal(signal.SIGTERM, previous)
         self.stdout.write(result.text)

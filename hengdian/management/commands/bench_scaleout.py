@@ -51,6 +51,8 @@ class Command(BaseCommand):
             )
         except runner.BenchError as exc:
             raise CommandError(str(exc)) from exc
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted; everything it had started is stopped and removed.") from None
         finally:
             signal.signal(signal.SIGTERM, previous)
         self.stdout.write(result.text)
