@@ -13,14 +13,16 @@ SQLITE_TEST_URL := sqlite:///$(CURDIR)/var/test.sqlite3
 export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 # The app defaults to production mode; these targets are development, so they say so.
 # (The test suite sets it itself: tests/development_mode.py.)
-run lint messages: export DJANGO_DEBUG = 1
+run lint messages bench bench-smoke bench-scaleout: export DJANGO_DEBUG = 1
 
-.PHONY: help install install-dev run test lint test-postgres test-sqlite messages clean
+.PHONY: help install install-dev run test lint test-postgres test-sqlite messages clean bench bench-smoke bench-scaleout
 
 help:
 	@echo "make run     set up and serve the app with demo data on http://127.0.0.1:8000"
 	@echo "make test    lint, migration check, and the test suite on PostgreSQL and on SQLite"
 	@echo "make messages  update and compile the translation catalogs (needs gettext)"
+	@echo "make bench   measure pages, bursts and the sweep at demo and 100k size (README: Performance)"
+	@echo "make bench-scaleout  two app servers, two workers and a beat: promises and emails exactly once"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +89,31 @@ test-sqlite: install-dev
 	DATABASE_URL=$(SQLITE_TEST_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest -n $(PYTEST_WORKERS) -m "not browser"
 
 test: lint test-postgres test-sqlite
+
+# The benchmark (README, "Performance"): its own PostgreSQL database (created and dropped),
+# gunicorn on BENCH_PORT, Redis databases BENCH_CACHE_DB and BENCH_BROKER_DB (flushed!).
+# Not part of `make test`; CI runs bench-smoke, which checks it works, never how fast.
+BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432
+BENCH_REDIS ?= redis://127.0.0.1:6379
+BENCH_PORT ?= 8300
+BENCH_CACHE_DB ?= 8
+BENCH_BROKER_DB ?= 9
+BENCH_ARGS ?=
+BENCH_COMMON = --postgres $(BENCH_POSTGRES) --redis $(BENCH_REDIS) --port $(BENCH_PORT) \
+	--cache-db $(BENCH_CACHE_DB) --broker-db $(BENCH_BROKER_DB)
+
+bench: install-dev
+	$(PY) manage.py bench $(BENCH_COMMON) $(BENCH_ARGS)
+
+bench-smoke: install-dev
+	mkdir -p var
+	$(PY) manage.py bench $(BENCH_COMMON) --scale smoke --db-name hd_bench_smoke --seconds 1 --users 2 \
+	  --registrations 30 --capacity 10 --booking-requests 10 --clients 4 | tee var/bench-smoke.md
+	grep -q '^| floor |' var/bench-smoke.md
+
+bench-scaleout: install-dev
+	$(PY) manage.py bench_scaleout --postgres $(BENCH_POSTGRES) --redis $(BENCH_REDIS) --port $(BENCH_PORT) \
+	  --cache-db $(BENCH_CACHE_DB) --broker-db $(BENCH_BROKER_DB) $(BENCH_ARGS)
 
 messages: install-dev
 	$(PY) manage.py makemessages --all --ignore=.venv --ignore=node_modules --ignore=staticfiles --no-obsolete
