@@ -217,13 +217,16 @@ def notification_queue_message(
     plan: ShootPlan | None = None,
     template: str = "emails/notification",
     about_date: date | None = None,
+    first_of_its_key: bool = False,
 ) -> Notification | None:
     """Render ``build()`` in ``language`` as text and HTML and put it in the outbox.
 
     Rendering happens now, not at sending time, so the message says what was
     true when the event happened, and the admin preview shows exactly what goes out.
+    ``first_of_its_key`` skips the look for an earlier message when the key names a row
+    this transaction has just created (the unique key still stands guard).
     """
-    if Notification.objects.filter(dedupe_key=dedupe_key).exists():
+    if not first_of_its_key and Notification.objects.filter(dedupe_key=dedupe_key).exists():
         return None  # the common case for a sweep; the unique key still settles races
     with translation.override(language):
         message = build()

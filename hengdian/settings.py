@@ -135,7 +135,12 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = _env("CONN_MAX_AGE", env.int, 0)
+# Each web or worker process keeps its connection between requests: opening one per
+# request costs PostgreSQL a new server process and its catalogue caches, which on a
+# small machine took CPU from the requests themselves in a burst. 0 closes it after each.
+DATABASES["default"]["CONN_MAX_AGE"] = _env("CONN_MAX_AGE", env.int, 60)
+if DATABASES["default"]["CONN_MAX_AGE"] < 0:
+    raise ImproperlyConfigured("The environment variable CONN_MAX_AGE must be 0 or more seconds.")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock when a transaction starts, so two writers

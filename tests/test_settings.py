@@ -47,8 +47,9 @@ def test_a_bad_proxy_count_stops_start_up(value):
     assert "The environment variable TRUSTED_PROXIES" in result.stderr
 
 
-def test_a_malformed_value_names_its_variable():
-    result = _manage("check", DJANGO_DEBUG="1", CONN_MAX_AGE="forever")
+@pytest.mark.parametrize("value", ["forever", "-1"])
+def test_a_malformed_connection_age_names_its_variable(value):
+    result = _manage("check", DJANGO_DEBUG="1", CONN_MAX_AGE=value)
     assert result.returncode != 0
     assert "CONN_MAX_AGE" in result.stderr
 

@@ -41,8 +41,12 @@ def enrolment_notify(
     kind: str,
     letter: InvitationLetter | None = None,
     now: datetime | None = None,
+    new_enrolment: bool = False,
 ) -> Notification | None:
-    """Queue ``kind`` for the participant; at most one per enrolment and kind (and letter)."""
+    """Queue ``kind`` for the participant; at most one per enrolment and kind (and letter).
+
+    ``new_enrolment``: the enrolment was created in this transaction, so it has no messages yet.
+    """
     if kind == Kind.ENROLMENT_LETTER and letter is None:
         raise ValueError("A letter notification needs the letter.")
     return notification_queue_message(
@@ -52,10 +56,11 @@ def enrolment_notify(
         dedupe_key=_dedupe_key(enrolment, kind, letter=letter, now=now or timezone.now()),
         build=lambda: enrolment_message(enrolment, kind),
         enrolment=enrolment,
+        first_of_its_key=new_enrolment,
     )
 
 
-def _facts(enrolment: Enrolment) -> list[tuple[str, str]]:
+def _facts(enrolment: Enrolment, *, position: int | None) -> list[tuple[str, str]]:
     session = enrolment.session
     language = session.get_language_display()
     if session.interpretation_labels:
@@ -70,7 +75,6 @@ def _facts(enrolment: Enrolment) -> list[tuple[str, str]]:
         (_("Language"), language),
         (_("Status"), enrolment.get_status_display()),
     ]
-    position = waitlist_position(enrolment)
     if position is not None:
         facts.append((_("Position on the waiting list"), str(position)))
     return facts
@@ -122,6 +126,8 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
     title = enrolment.session.workshop.title
     names = {"title": title}
     checklist_title, checklist = "", []
+    # Counted once: the message is rendered while the session is locked.
+    position = waitlist_position(enrolment)
     if kind == Kind.ENROLMENT_CONFIRMED:
         subject = _("Your place is confirmed: %(title)s") % names
         paragraph = _(
@@ -129,7 +135,7 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
         )
     elif kind == Kind.ENROLMENT_WAITLISTED:
         subject = _("You are on the waiting list: %(title)s") % names
-        names["position"] = waitlist_position(enrolment)
+        names["position"] = position
         paragraph = _(
             'The workshop "%(title)s" is full, so you are on its waiting list, at position %(position)s. '
             "If a place becomes free, it goes to the first person on the list and we email you at once."
@@ -187,7 +193,7 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
         subject=subject,
         greeting=_("Hello %(name)s,") % {"name": enrolment.full_name},
         paragraphs=[paragraph % names],
-        facts=_facts(enrolment),
+        facts=_facts(enrolment, position=position),
         checklist_title=checklist_title,
         checklist=checklist,
         link_label=_("See or change your enrolment"),

@@ -172,6 +172,16 @@ class EnrolmentForm(ParticipantDetailsMixin, forms.ModelForm):
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
 
+    def _get_validation_exclusions(self) -> set[str]:
+        # Checked already, and not again by the model: the countries by this form's own
+        # fields (the same list, walked name by name each time), and the passport rule by
+        # clean() (the model would ask the database). The database constraint still stands.
+        return super()._get_validation_exclusions() | {
+            "nationality",
+            "country_of_residence",
+            "needs_visa_letter",
+        }
+
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("needs_visa_letter"):

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -110,6 +110,9 @@ def enrolment_register(
     """
     now = now or timezone.now()
     email = email.strip().lower()
+    # Looked up before the lock: everything between the lock and the commit makes every
+    # other registration for this session wait.
+    link_account = participant_link_account()
     session = _lock_session(session)
     if not session.registration_is_open(now):
         raise EnrolmentError(_("Registration for this session is closed."))
@@ -125,9 +128,16 @@ def enrolment_register(
         _notify(existing, NOTICE.ENROLMENT_LINK, now=now)
         return Registration(enrolment=existing, created=False)
 
-    # Anyone already waiting goes first, should a place have been left free.
-    _promote_waiting(session, now=now)
-    confirmed = session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count()
+    # One query for the places and the waiting list (a burst of registrations queues on the lock).
+    places = session.enrolments.aggregate(
+        confirmed=Count("pk", filter=Q(status=Enrolment.Status.CONFIRMED)),
+        waiting=Count("pk", filter=Q(status=Enrolment.Status.WAITLISTED)),
+        last=Max("waitlist_order"),
+    )
+    confirmed = places["confirmed"]
+    if places["waiting"] and confirmed < session.capacity:
+        # Anyone already waiting goes first, should a place have been left free.
+        confirmed += len(_promote_waiting(session, now=now))
     enrolment = Enrolment(
         session=session,
         full_name=full_name.strip(),
@@ -151,17 +161,21 @@ def enrolment_register(
         enrolment.confirmed_at = now
     else:
         enrolment.status = Enrolment.Status.WAITLISTED
-        last = session.enrolments.aggregate(last=Max("waitlist_order"))["last"] or 0
-        enrolment.waitlist_order = last + 1
+        enrolment.waitlist_order = (places["last"] or 0) + 1
     # The participant has no account: their own changes are recorded under the private-link one.
-    history.note(enrolment, by=participant_link_account())
+    history.note(enrolment, by=link_account)
     try:
         with transaction.atomic():
             enrolment.save()
     except IntegrityError as exc:
         raise EnrolmentError(_("This registration could not be saved. Please check the form.")) from exc
     confirmed = enrolment.status == Enrolment.Status.CONFIRMED
-    _notify(enrolment, NOTICE.ENROLMENT_CONFIRMED if confirmed else NOTICE.ENROLMENT_WAITLISTED, now=now)
+    _notify(
+        enrolment,
+        NOTICE.ENROLMENT_CONFIRMED if confirmed else NOTICE.ENROLMENT_WAITLISTED,
+        now=now,
+        new_enrolment=True,
+    )
     return Registration(enrolment=enrolment, created=True)
 
 

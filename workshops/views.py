@@ -1,5 +1,5 @@
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -77,7 +77,6 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
         "session": session,
         "workshop": session.workshop,
         "full": full,
-        "next_position": selectors.next_waitlist_position(session) if full else None,
         "is_open": session.registration_is_open(),
     }
     if request.method == "POST":
@@ -89,6 +88,9 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
             return response
         if request.POST.get("website"):
             return render(request, "workshops/registration_refused.html", {"rate_limited": False}, status=400)
+    # Only a page that is shown needs it: a registration that goes through redirects.
+    # (The template calls it.)
+    context["next_position"] = partial(selectors.next_waitlist_position, session) if full else None
     if not context["is_open"]:
         return render(
             request, "workshops/register.html", context, status=409 if request.method == "POST" else 200

@@ -16,9 +16,15 @@ from .catalogue import SHOOT_DAY_STARTS, DayRange, Equipment, StudioSet
 from .crews import Crew
 
 
+def reference_code() -> str:
+    """Six random characters: 887 million codes, so a repeat is rare but does happen at scale;
+    the services draw again when the database refuses one (bookings.references)."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
 def new_plan_reference() -> str:
     # "HD-P" and six characters: never the shape of a booking's reference (HD- and six).
-    return "HD-P" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return "HD-P" + reference_code()
 
 
 class ShootPlanQuerySet(models.QuerySet):
@@ -164,7 +170,7 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read ou
 
 
 def new_reference() -> str:
-    return "HD-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return "HD-" + reference_code()
 
 
 # The longest reason for a decision, cancellation or fee waiver: a few sentences, shown in emails.

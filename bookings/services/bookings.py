@@ -27,8 +27,11 @@ from ..models import (
     ShootPlan,
     StudioSet,
     User,
+    new_plan_reference,
+    new_reference,
 )
 from ..money import format_cny
+from ..references import save_with_fresh_reference
 from ..selectors import (
     bookings_due_notice,
     bookings_for_notice,
@@ -165,7 +168,7 @@ def shoot_plan_request(
                 ),
             )
             history.note(plan, by=by, when=now)
-            plan.save()
+            save_with_fresh_reference(plan, new_reference=new_plan_reference)
             # One save per line (a plan or booking has a few), so each line's history says who added it.
             for e, q in ((equipment[i.equipment.pk], i.quantity) for i in items):
                 plan_item = PlanItem(plan=plan, equipment=e, quantity=q, daily_rate=e.daily_rate)
@@ -190,7 +193,7 @@ def shoot_plan_request(
                     by_desk=by_desk,
                 )
                 history.note(booking, by=by, when=now)
-                booking.save(force_insert=True)
+                save_with_fresh_reference(booking, new_reference=new_reference)
                 for i in part.items:
                     e = equipment[i.equipment.pk]
                     item = BookingItem(

@@ -23,7 +23,9 @@ from ..models import (
     ShootPlan,
     StudioSet,
     User,
+    new_reference,
 )
+from ..references import save_with_fresh_reference
 from ..selectors import (
     plan_quote_lines,
     quote_lines,
@@ -192,7 +194,7 @@ def booking_change(
                 **new_state,
             )
             history.note(proposed, by=by)
-            proposed.save()
+            save_with_fresh_reference(proposed, new_reference=new_reference)
             _replace_items(proposed, items, by=by)
             emails.booking_notify(booking=proposed, kind=NOTICE.BOOKING_CHANGE_REQUESTED, by=by)
             return proposed

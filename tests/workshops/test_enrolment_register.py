@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from bookings.models import Notification
 from tests.bookings.helpers import run_concurrently
 from tests.factories import EnrolmentFactory, SessionFactory
 from workshops import selectors, services
@@ -184,3 +185,38 @@ def test_promote_refuses_when_the_session_is_full():
 
     waiting.refresh_from_db()
     assert waiting.status == Enrolment.Status.WAITLISTED
+
+
+@pytest.mark.django_db
+def test_a_place_left_free_goes_to_the_first_person_waiting_before_a_newcomer():
+    session = SessionFactory(capacity=1)
+    _register(session, 1)
+    second = _register(session, 2).enrolment
+    # A place left free without anyone being promoted (capacity raised behind the services' back).
+    Session.objects.filter(pk=session.pk).update(capacity=2)
+
+    newcomer = _register(session, 3).enrolment
+
+    second.refresh_from_db()
+    assert second.status == Enrolment.Status.CONFIRMED
+    assert (newcomer.status, newcomer.waitlist_order) == (Enrolment.Status.WAITLISTED, 2)
+    assert selectors.waitlist_position(newcomer) == 1
+
+
+@pytest.mark.django_db
+def test_each_registration_queues_exactly_its_own_message_and_a_refused_one_none():
+    session = SessionFactory(capacity=1)
+    first = _register(session, 1).enrolment
+    waiting = _register(session, 2).enrolment
+
+    assert list(Notification.objects.filter(enrolment=first).values_list("kind", flat=True)) == [
+        Notification.Kind.ENROLMENT_CONFIRMED
+    ]
+    told = Notification.objects.get(enrolment=waiting)
+    assert told.kind == Notification.Kind.ENROLMENT_WAITLISTED
+    assert "at position 1" in told.body_text
+
+    Session.objects.filter(pk=session.pk).update(registration_closes_at=timezone.now() - timedelta(hours=1))
+    with pytest.raises(services.EnrolmentError):
+        _register(session, 3)
+    assert Notification.objects.count() == 2 and Enrolment.objects.count() == 2
