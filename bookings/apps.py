@@ -8,6 +8,25 @@ class BookingsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import pagecache
-        from .models import Blackout, Booking, BookingItem, Equipment, SetPhoto, StudioSet
+        from .models import (
+            Blackout,
+            Booking,
+            BookingItem,
+            Equipment,
+            PlanItem,
+            SetPhoto,
+            ShootPlan,
+            StudioSet,
+        )
 
-        pagecache.watch(pagecache.CATALOGUE, StudioSet, SetPhoto, Equipment, Blackout, Booking, BookingItem)
+        pagecache.watch(
+            pagecache.CATALOGUE,
+            StudioSet,
+            SetPhoto,
+            Equipment,
+            Blackout,
+            Booking,
+            BookingItem,
+            ShootPlan,
+            PlanItem,
+        )

@@ -743,19 +743,20 @@ def booking_quote(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def booking_list(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    past_page, past = selectors.past_plans_page(request.user, today=today, number=request.GET.get("page"))
-    upcoming = []
-    # The upcoming plans (as far ahead as bookings go) lead the first page; later pages are the past.
-    if past_page.number == 1:
-        upcoming = selectors.group_by_plan(
-            _crew_bookings(request).filter(end_date__gte=today).order_by("start_date", "reference")
-        )
-    return render(
-        request,
-        "bookings/booking_list.html",
-        {"upcoming": upcoming, "past": past, "past_page": past_page},
-    )
+    def fill() -> dict:
+        # Only when the crew's cached list is missing or stale (templates/bookings/booking_list.html):
+        # a crew with years of shoots pays for its rows once per change, not on every visit.
+        today = timezone.localdate()
+        past_page, past = selectors.past_plans_page(request.user, today=today, number=request.GET.get("page"))
+        upcoming = []
+        # The upcoming plans (as far ahead as bookings go) lead the first page; later pages are the past.
+        if past_page.number == 1:
+            upcoming = selectors.group_by_plan(
+                _crew_bookings(request).filter(end_date__gte=today).order_by("start_date", "reference")
+            )
+        return {"upcoming": upcoming, "past": past, "past_page": past_page}
+
+    return render(request, "bookings/booking_list.html", {"pagecache_fill": fill})
 
 
 def _get_plan(request: HttpRequest, reference: str):

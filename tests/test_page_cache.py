@@ -204,3 +204,33 @@ def test_a_fragment_rendered_before_a_change_is_never_used_after_it():
 def test_nothing_is_kept_when_the_page_cache_is_off(settings):
     settings.PAGE_CACHE = False
     assert pagecache.lookup("probe", [pagecache.CATALOGUE], []) is None
+
+
+@pytest.mark.django_db
+def test_my_bookings_is_cached_per_crew_and_follows_its_bookings(client, crew_owner, other_crew_member):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bookings import services
+    from bookings.models import DayRange
+
+    from .factories import StudioSetFactory
+
+    first = timezone.localdate() + timedelta(days=10)
+    mine = services.booking_request(
+        crew=crew_owner.crew, studio_set=StudioSetFactory(), days=DayRange(first, first), by=crew_owner
+    )
+    client.force_login(crew_owner)
+    assert mine.reference in client.get("/bookings/").content.decode()
+    assert mine.reference in client.get("/bookings/").content.decode()  # from the cache
+
+    # Another crew never sees it, cached or not.
+    client.force_login(other_crew_member)
+    assert mine.reference not in client.get("/bookings/").content.decode()
+
+    # A change to the crew's bookings shows at once.
+    client.force_login(crew_owner)
+    services.booking_cancel(booking=mine, by=crew_owner)
+    page = client.get("/bookings/").content.decode()
+    assert mine.reference in page and "Cancelled" in page
