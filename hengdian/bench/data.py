@@ -62,7 +62,7 @@ SCALES = {
         sessions=200,
         enrolments=10_000,
     ),
-    # Where the sweep's cost is compared from (issue 14: at 100k it may cost 1.5× its cost at 1k).
+    # Where the sweep's cost is compared from (at 100k bookings it should cost at most 1.5× its cost at 1k).
     "1k": Scale(
         sets=40, crews=60, bookings=1_000, demo_crew_bookings=25, years=10, sessions=10, enrolments=500
     ),

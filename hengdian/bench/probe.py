@@ -34,7 +34,7 @@ def session_cookie(user: User) -> str:
 
 
 def pages() -> dict:
-    """The paths the issue's table measures, and the demo crew's session."""
+    """The paths the benchmark's table measures, and the demo crew's session."""
     today = timezone.localdate()
     start, end = today + timedelta(days=30), today + timedelta(days=33)
     studio_set = StudioSet.objects.filter(is_active=True).order_by("pk").first()

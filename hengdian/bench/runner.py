@@ -1,4 +1,4 @@
-"""``manage.py bench``: the whole benchmark of issue 14, from an empty database to one table.
+"""``manage.py bench``: the whole benchmark, from an empty database to one table.
 
 Everything it starts (databases, gunicorn, Celery, locust) it stops again, also on
 Ctrl-C or an error: processes are started in their own process group and killed by
@@ -447,7 +447,7 @@ def bench(opts: Options) -> Outcome:
                 opts.log("measuring the pages with the demo data")
                 report["pages"]["demo"] = measure_pages(opts, env, opts.port, workdir, "demo")
             if opts.scale == "grown":
-                # The sweep's baseline: about a thousand bookings, as issue 14 compares from.
+                # The sweep's baseline: about a thousand bookings, the size its cost at scale is compared with.
                 opts.log("  " + manage(env, "bench_data", "--scale", "1k", timeout=600).strip())
                 report["sweep"]["1k"] = probe(env, "sweep")
             else:
