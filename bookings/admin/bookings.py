@@ -72,21 +72,6 @@ class OccupancyWindowForm(forms.Form):
         return start
 
 
-class ChangeDecisionForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text=_("The crew reads this on the booking page and in the email."),
-    )
-
-    def __init__(self, *args, reason_required: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["reason"].required = reason_required
-        if reason_required:
-            self.fields["reason"].error_messages["required"] = _("Say why; the crew reads it.")
-
-
 class BookingExportForm(forms.Form):
     MAX_DAYS = 366
 
@@ -154,6 +139,7 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
     )
     readonly_fields = [
         "change_panel",
+        "change_list",
         "reference",
         "status",
         "crew",
@@ -200,12 +186,21 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is not None and (obj.change_of_id or obj.changes.exists()):
-            fieldsets = ((_("Changes asked for by the crew"), {"fields": ("change_panel",)}), *fieldsets)
+            # Approve / Refuse only for those who may decide; the others see the changes alone.
+            panel = "change_panel" if self.has_decide_permission(request) else "change_list"
+            fieldsets = ((_("Changes asked for by the crew"), {"fields": (panel,)}), *fieldsets)
         return fieldsets
 
     @admin.display(description=_("changes"))
+    def change_list(self, obj: Booking) -> str:
+        return self._changes_table(obj, buttons=False)
+
+    @admin.display(description=_("changes"))
     def change_panel(self, obj: Booking) -> str:
-        """The change waiting for a decision (with its buttons), and those already decided."""
+        return self._changes_table(obj, buttons=True)
+
+    def _changes_table(self, obj: Booking, *, buttons: bool) -> str:
+        """The change waiting for a decision (with its buttons, for the desk), and those already decided."""
         if obj.change_of_id:
             return format_html(
                 '{} <a href="{}">{}</a>',
@@ -215,9 +210,9 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
             )
         rows = []
         for change in obj.changes.select_related("studio_set", "decided_by").order_by("-created_at"):
-            buttons = ""
-            if change.status == Booking.Status.CHANGE:
-                buttons = format_html(
+            actions = ""
+            if buttons and change.status == Booking.Status.CHANGE:
+                actions = format_html(
                     '<a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a>',
                     reverse("admin:bookings_booking_change_decision", args=[change.pk, "approve"]),
                     _("Approve the change"),
@@ -234,7 +229,7 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
                     format_cny(change.previous_quote_total),
                     format_cny(change.quote_total),
                     change.change_reason,
-                    buttons,
+                    actions,
                 )
             )
         body = format_html_join(
@@ -542,7 +537,11 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
             change_of__isnull=False,
         )
         booking = change.change_of
-        form = ChangeDecisionForm(request.POST or None, reason_required=decision == "refuse")
+        form = DecisionForm(
+            request.POST or None,
+            reason_required=decision == "refuse",
+            reason_help=_("The crew reads this on the booking page and in the email."),
+        )
         if request.method == "POST" and form.is_valid():
             service = (
                 services.booking_change_approve if decision == "approve" else services.booking_change_refuse

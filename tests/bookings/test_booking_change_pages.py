@@ -154,3 +154,22 @@ def test_refusing_needs_a_reason_and_viewers_cannot_decide(client, confirmed, de
     assert staff.post(url, {"reason": "Rig day"}).status_code == 302
     change.refresh_from_db()
     assert (change.status, change.change_reason) == (Booking.Status.CHANGE_REFUSED, "Rig day")
+
+
+@pytest.mark.django_db
+def test_staff_who_may_only_look_see_the_change_without_its_buttons(confirmed):
+    change = services.booking_change(
+        booking=confirmed,
+        change=services.BookingChange(
+            confirmed.studio_set,
+            DayRange(confirmed.start_date, confirmed.end_date + timedelta(days=1)),
+            [services.ItemRequest(i.equipment, i.quantity) for i in confirmed.items.all()],
+        ),
+        by=confirmed.created_by,
+    )
+    viewer = login_staff(Client(), StaffMemberFactory(roles=[VIEWER]))
+    page = viewer.get(reverse("admin:bookings_booking_change", args=[confirmed.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert change.reference in html
+    assert reverse("admin:bookings_booking_change_decision", args=[change.pk, "approve"]) not in html
