@@ -8,12 +8,32 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
-from django_countries.fields import LazyTypedChoiceField
+from django_countries.fields import CountryField, LazyTypedChoiceField
 
 from . import services
 from .models import Crew, DayRange, Equipment, StudioSet, User, phone_validator
 from .validators import validate_single_line
-from .widgets import DateInput
+from .widgets import DateInput, LongSelect
+
+
+class CountryChoiceField(LazyTypedChoiceField):
+    """A country list that checks a code by looking it up, not by walking 250 translated choices.
+
+    Django's ChoiceField compares the value with every choice in turn; for a country that
+    was most of the time it took to validate a registration.
+    """
+
+    widget = LongSelect
+
+    def valid_value(self, value) -> bool:
+        return str(value) in countries
+
+
+def country_formfield(field, **kwargs):
+    """A ModelForm's ``formfield_callback``: country fields get CountryChoiceField."""
+    if isinstance(field, CountryField):
+        return field.formfield(choices_form_class=CountryChoiceField, **kwargs)
+    return field.formfield(**kwargs)
 
 
 class SignupForm(forms.Form):
@@ -27,7 +47,7 @@ class SignupForm(forms.Form):
     )
     company_name = forms.CharField(label=_("Company name"), max_length=200, validators=[validate_single_line])
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=32, validators=[phone_validator])
-    country = LazyTypedChoiceField(label=_("Country"), choices=countries)
+    country = CountryChoiceField(label=_("Country"), choices=countries)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,6 +146,7 @@ class CrewForm(forms.ModelForm):
     class Meta:
         model = Crew
         fields = ["name", "contact_phone", "country"]
+        formfield_callback = country_formfield
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -234,7 +255,10 @@ class BookingPartForm(forms.Form):
     """One set for a range of shoot days."""
 
     studio_set = forms.ModelChoiceField(
-        label=_("Set"), queryset=StudioSet.objects.filter(is_active=True), to_field_name="slug"
+        label=_("Set"),
+        queryset=StudioSet.objects.filter(is_active=True),
+        to_field_name="slug",
+        widget=LongSelect,  # every set of the studio, hundreds of them
     )
     start_date = forms.DateField(label=_("First shoot day"), widget=DateInput())
     end_date = forms.DateField(label=_("Last shoot day"), widget=DateInput())
@@ -287,7 +311,10 @@ class BookingItemForm(forms.Form):
     """
 
     equipment = forms.ModelChoiceField(
-        label=_("Equipment"), queryset=Equipment.objects.filter(is_active=True), to_field_name="slug"
+        label=_("Equipment"),
+        queryset=Equipment.objects.filter(is_active=True),
+        to_field_name="slug",
+        widget=LongSelect,
     )
     quantity = forms.IntegerField(label=_("Units"), min_value=1, max_value=999, initial=1)
     part = forms.ChoiceField(

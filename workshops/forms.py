@@ -10,6 +10,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from bookings.forms import country_formfield
 from bookings.validators import validate_single_line
 from bookings.widgets import DateInput
 
@@ -103,6 +104,7 @@ class EnrolmentForm(ParticipantDetailsMixin, forms.ModelForm):
             "needs_visa_letter",
             *PASSPORT_FIELDS,
         ]
+        formfield_callback = country_formfield
         labels = {"needs_visa_letter": _("I need a visa invitation letter")}
         help_texts = {
             "full_name": _("Exactly as printed in your passport."),
