@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
+from bookings import pagecache
 from bookings.forms import CatalogueSearchForm
 from bookings.selectors import catalogue_search
 
@@ -113,6 +114,10 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
             # email, to the address (the enrolment's, or "your link again").
             return redirect("workshops:registration_sent", pk=session.pk)
     context["form"] = form
+    # The page writes the <form> tag and its CSRF token; a blank form is the same for everyone.
+    form.helper.form_tag = False
+    if not form.is_bound:
+        context["form_html"] = pagecache.blank_form_html(form, full)
     return render(request, "workshops/register.html", context)
 
 
