@@ -287,14 +287,43 @@ def measure_pages(opts: Options, env: dict[str, str], port: int, workdir: Path, 
     return results
 
 
+def cpu_seconds(servers: list[tuple[str, int]]) -> dict[str, float]:
+    """CPU time used so far by the gunicorn processes serving ``servers``, by every PostgreSQL
+    process on this machine, and by this process (the burst clients are its threads)."""
+    import psutil  # locust's own dependency, pinned in requirements-dev.txt
+
+    binds = tuple(f"{host}:{port}" for host, port in servers)
+    used = {"app": 0.0, "database": 0.0}
+    for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        cmdline, times = " ".join(proc.info["cmdline"] or ()), proc.info["cpu_times"]
+        if times is None:
+            continue
+        if "gunicorn" in cmdline and any(bind in cmdline for bind in binds):
+            used["app"] += times.user + times.system
+        elif proc.info["name"] == "postgres":
+            used["database"] += times.user + times.system
+    own = os.times()
+    used["client"] = own.user + own.system
+    return used
+
+
+def _measured(result: bursts.BurstResult, before: dict[str, float], after: dict[str, float]):
+    result.cpu_ms = {k: (after[k] - before[k]) * 1000 / max(result.attempts, 1) for k in before}
+    return result
+
+
 def run_bursts(opts: Options, env: dict[str, str], servers: list[tuple[str, int]], label: str) -> dict:
     setup = probe(
         env, "burst-setup", "--requests", str(opts.booking_requests), "--capacity", str(opts.capacity)
     )
+    before = cpu_seconds(servers)
     reg = bursts.registrations(
         servers, session=setup["session"], count=opts.registrations, clients=opts.clients
     )
+    middle = cpu_seconds(servers)
     book = bursts.booking_requests(servers, requests=setup["bookings"], clients=opts.clients)
+    _measured(reg, before, middle)
+    _measured(book, middle, cpu_seconds(servers))
     checks = probe(env, "invariants", "--session", str(setup["session"]))
     for result in (reg, book):
         opts.log(
@@ -370,8 +399,11 @@ def table(report: dict) -> str:
             row += ["-", "-", "-", "-"]
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
-    lines.append("| burst | database | attempts | seconds | per second | outcomes | invariants |")
-    lines.append("| --- | --- | ---: | ---: | ---: | --- | --- |")
+    lines.append(
+        "| burst | database | attempts | seconds | per second | CPU ms each: app / database / client "
+        "| outcomes | invariants |"
+    )
+    lines.append("| --- | --- | ---: | ---: | ---: | ---: | --- | --- |")
     for db, result in report["bursts"].items():
         checks = result["invariants"]
         verdict = "hold" if not checks["problems"] else "BROKEN: " + "; ".join(checks["problems"])
@@ -380,8 +412,10 @@ def table(report: dict) -> str:
             outcomes = ", ".join(f"{k} {v}" for k, v in sorted(b.outcomes.items(), key=str))
             if key == "registrations":
                 outcomes += f" (confirmed {checks.get('confirmed')}, waiting {checks.get('waitlisted')})"
+            cpu = " / ".join(f"{b.cpu_ms[k]:.1f}" for k in ("app", "database", "client")) if b.cpu_ms else "-"
             lines.append(
-                f"| {b.name} | {db} | {b.attempts} | {b.seconds:.2f} | {b.rate:.1f} | {outcomes} | {verdict} |"
+                f"| {b.name} | {db} | {b.attempts} | {b.seconds:.2f} | {b.rate:.1f} | {cpu} | {outcomes} "
+                f"| {verdict} |"
             )
     refusals = [
         f"{db} {result[key].name}: {n}× “{reason}”"
