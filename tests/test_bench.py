@@ -90,3 +90,18 @@ def test_a_refusal_is_reported_in_the_apps_own_words():
     html = '<div class="alert alert-danger" role="alert">Those days were <b>just</b> taken.</div><p>x</p>'
     assert bursts.form_errors(html) == "Those days were just taken."
     assert bursts.form_errors("<p>fine</p>") == "no message"
+
+
+def test_the_burst_client_reads_a_blank_form_once_and_then_only_each_token():
+    page = """<form method="post" action="/go/">
+      <input type="hidden" name="csrfmiddlewaretoken" value="{token}">
+      <input name="name" value="{name}"><select name="lang"><option value="es" selected>es</option></select>
+    </form>"""
+    blank = bursts.BlankForm("/go/")
+    first = blank.fill(page.format(token="one", name="A"))
+    assert first == {"csrfmiddlewaretoken": "one", "name": "A", "lang": "es"}
+    # Later visitors: the same fields as first shown, each with their own token.
+    assert blank.fill(page.format(token="two&amp;x", name="A")) == {**first, "csrfmiddlewaretoken": "two&x"}
+    # A page that is not that form is read in full.
+    other = blank.fill('<form method="post"><input name="csrfmiddlewaretoken" value="t"><input name="q"></form>')
+    assert other == {"csrfmiddlewaretoken": "t", "q": ""}

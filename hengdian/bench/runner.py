@@ -287,29 +287,37 @@ def measure_pages(opts: Options, env: dict[str, str], port: int, workdir: Path, 
     return results
 
 
-def cpu_seconds(servers: list[tuple[str, int]]) -> dict[str, float]:
-    """CPU time used so far by the gunicorn processes serving ``servers``, by every PostgreSQL
+def cpu_seconds(servers: list[tuple[str, int]]) -> dict[str, dict[int, float]]:
+    """CPU time used so far by each gunicorn process serving ``servers``, by each PostgreSQL
     process on this machine, and by this process (the burst clients are its threads)."""
     import psutil  # locust's own dependency, pinned in requirements-dev.txt
 
     binds = tuple(f"{host}:{port}" for host, port in servers)
-    used = {"app": 0.0, "database": 0.0}
-    for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+    used: dict[str, dict[int, float]] = {"app": {}, "database": {}}
+    for proc in psutil.process_iter(["pid", "name", "cmdline", "cpu_times"]):
         cmdline, times = " ".join(proc.info["cmdline"] or ()), proc.info["cpu_times"]
         if times is None:
             continue
         if "gunicorn" in cmdline and any(bind in cmdline for bind in binds):
-            used["app"] += times.user + times.system
+            used["app"][proc.info["pid"]] = times.user + times.system
         elif proc.info["name"] == "postgres":
-            used["database"] += times.user + times.system
+            used["database"][proc.info["pid"]] = times.user + times.system
     own = os.times()
-    used["client"] = own.user + own.system
+    used["client"] = {os.getpid(): own.user + own.system}
     return used
 
 
-def _measured(result: bursts.BurstResult, before: dict[str, float], after: dict[str, float]):
-    result.cpu_ms = {k: (after[k] - before[k]) * 1000 / max(result.attempts, 1) for k in before}
-    return result
+def _measured(result: bursts.BurstResult, before: dict, after: dict) -> None:
+    """CPU ms per attempt between two ``cpu_seconds``: each process still running counts what it
+    used since (a PostgreSQL backend that ended meanwhile, not one of the app's kept
+    connections, is left out rather than counted negative)."""
+    attempts = max(result.attempts, 1)
+    result.cpu_ms = {
+        kind: sum(seconds - before[kind].get(pid, 0.0) for pid, seconds in after[kind].items())
+        * 1000
+        / attempts
+        for kind in after
+    }
 
 
 def run_bursts(opts: Options, env: dict[str, str], servers: list[tuple[str, int]], label: str) -> dict:
