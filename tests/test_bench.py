@@ -103,5 +103,7 @@ def test_the_burst_client_reads_a_blank_form_once_and_then_only_each_token():
     # Later visitors: the same fields as first shown, each with their own token.
     assert blank.fill(page.format(token="two&amp;x", name="A")) == {**first, "csrfmiddlewaretoken": "two&x"}
     # A page that is not that form is read in full.
-    other = blank.fill('<form method="post"><input name="csrfmiddlewaretoken" value="t"><input name="q"></form>')
+    other = blank.fill(
+        '<form method="post"><input name="csrfmiddlewaretoken" value="t"><input name="q"></form>'
+    )
     assert other == {"csrfmiddlewaretoken": "t", "q": ""}
