@@ -66,6 +66,7 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/bookings/booking/add/", STAFF),
     ("/admin/bookings/booking/{change_pk}/change-decision/refuse/", STAFF),
     ("/admin/bookings/booking/occupancy/", STAFF),
+    ("/admin/bookings/booking/equipment-occupancy/", STAFF),
     ("/admin/bookings/booking/export/", STAFF),
     ("/admin/bookings/studioset/", STAFF),
     ("/admin/bookings/studioset/{set_pk}/change/", STAFF),

@@ -510,6 +510,10 @@ ADMIN_RULES: dict[str, Rule] = {
         # Deciding needs the booking desk's change permission, which the read-only admin page never offers.
         admin_page(lambda p: 200 if p in ("booking desk", SUPERUSER) else 403),
     ),
+    "admin:bookings_booking_equipment_occupancy": Rule(
+        lambda w: reverse("admin:bookings_booking_equipment_occupancy"),
+        admin_page(holds("bookings.booking", "v")),
+    ),
     "admin:bookings_booking_export": Rule(
         lambda w: reverse("admin:bookings_booking_export"), admin_page(holds("bookings.booking", "v"))
     ),

@@ -457,6 +457,11 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
                 name="{}_{}_occupancy".format(*info),
             ),
             path(
+                "equipment-occupancy/",
+                self.admin_site.admin_view(self.equipment_occupancy_view),
+                name="{}_{}_equipment_occupancy".format(*info),
+            ),
+            path(
                 "export/",
                 self.admin_site.admin_view(self.export_view),
                 name="{}_{}_export".format(*info),
@@ -485,7 +490,8 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
             "title": title,
         }
 
-    def occupancy_view(self, request: HttpRequest) -> HttpResponse:
+    def _occupancy_window(self, request: HttpRequest, page: str) -> dict:
+        """The window an occupancy page shows (``?start=&weeks=``), its errors and its links."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         today = studio_today()
@@ -504,24 +510,40 @@ class BookingAdmin(HistoryAdminMixin, RecordOnlyAdmin):
                 for message in messages_
             ]
         days = window["weeks"] * 7
-        grid = selectors.occupancy_grid(start=window["start"], days=days)
-        url = reverse(f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_occupancy")
+        url = reverse(f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{page}")
 
         def link(start: date) -> str:
             return f"{url}?{urlencode({'start': start.isoformat(), 'weeks': window['weeks']})}"
 
-        context = {
-            **self._page_context(request, _("Set occupancy")),
+        return {
             "form": form,
             "window_errors": window_errors,
-            "grid": grid,
+            "start": window["start"],
+            "days": days,
             "today": today,
             "weeks": window["weeks"],
             "previous_url": link(window["start"] - timedelta(days=days)),
             "next_url": link(window["start"] + timedelta(days=days)),
             "today_url": link(today),
         }
+
+    def occupancy_view(self, request: HttpRequest) -> HttpResponse:
+        window = self._occupancy_window(request, "occupancy")
+        context = {
+            **self._page_context(request, _("Set occupancy")),
+            **window,
+            "grid": selectors.occupancy_grid(start=window["start"], days=window["days"]),
+        }
         return TemplateResponse(request, "admin/bookings/occupancy.html", context)
+
+    def equipment_occupancy_view(self, request: HttpRequest) -> HttpResponse:
+        window = self._occupancy_window(request, "equipment_occupancy")
+        context = {
+            **self._page_context(request, _("Equipment occupancy")),
+            **window,
+            "grid": selectors.equipment_occupancy_grid(start=window["start"], days=window["days"]),
+        }
+        return TemplateResponse(request, "admin/bookings/equipment_occupancy.html", context)
 
     def change_decision_view(self, request: HttpRequest, object_id: int, decision: str) -> HttpResponse:
         """Approve or refuse a change a crew asked for, with the reason the crew will read."""
