@@ -144,8 +144,17 @@ def test_a_bad_window_says_so_and_shows_the_default(client, staff_admin, params,
 
 def test_the_page_is_in_chinese_and_spanish(client, staff_admin):
     login_staff(client, staff_admin)
-    EquipmentFactory(stock=4, slug="led")
+    led = EquipmentFactory(stock=4, slug="led")
+    owner = CrewOwnerFactory()
+    services.booking_request(
+        crew=owner.crew,
+        studio_set=StudioSetFactory(),
+        days=days_from_now(1, 1),
+        items=[ItemRequest(led, 1)],
+        by=owner,
+    )
     chinese = client.get(reverse(URL), HTTP_ACCEPT_LANGUAGE="zh-hans").text
     spanish = client.get(reverse(URL), HTTP_ACCEPT_LANGUAGE="es").text
-    assert "设备占用" in chinese
+    assert "设备占用" in chinese and "已承诺 1<" in chinese
     assert "Ocupación del material" in spanish
+    assert "1 prometida<" in spanish and "4 unidades" in spanish
