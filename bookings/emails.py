@@ -936,3 +936,143 @@ def _plan_staff_message(plan: ShootPlan, kind: str) -> PlanMessage:
         ),
         signature=_("Hengdian Studio Booking"),
     )
+
+
+# --- The equipment store ---------------------------------------------------------
+
+
+def _store_recipients() -> list[tuple[str, str]]:
+    """(address, language) for the equipment store: its own addresses, else the booking desk's."""
+    addresses = [a.strip().lower() for a in settings.EQUIPMENT_STORE_EMAILS if a.strip()]
+    if not addresses:
+        return _staff_recipients()
+    languages = dict(User.objects.filter(email__in=addresses).values_list("email", "language"))
+    return [(a, languages.get(a, settings.LANGUAGE_CODE)) for a in addresses]
+
+
+def _units_text(handovers: Sequence) -> str:
+    return ", ".join(f"{h.unit.asset_tag} ({h.unit.equipment.name})" for h in handovers)
+
+
+def store_overdue_notify(*, line, handovers: Sequence, last_day: date) -> int:
+    """Tell the crew and the store that units of ``line`` (a booking's or a whole plan's equipment
+    line) are still out after ``last_day``: once per line and recipient, however often this runs."""
+    booking = getattr(line, "booking", None)
+    plan = line.plan if booking is None else booking.plan
+    crew = booking.crew if booking is not None else plan.crew
+    reference = booking.reference if booking is not None else plan.reference
+    event = f"store-overdue:{'item' if booking is not None else 'planitem'}:{line.pk}"
+    link = booking.get_absolute_url() if booking is not None else plan.get_absolute_url()
+
+    def facts() -> list[tuple[str, str]]:
+        return [
+            (_("Reference"), reference),
+            (_("Crew"), crew.name),
+            (_("Last shoot day"), studio_date(last_day)),
+            (_("Still out"), _units_text(handovers)),
+        ]
+
+    def crew_message() -> Message:
+        return Message(
+            subject=_("Equipment not returned: %(ref)s") % {"ref": reference},
+            greeting=_("Hello,"),
+            paragraphs=[
+                _(
+                    "The last shoot day of %(ref)s was %(date)s, and the units below have not come back to "
+                    "the equipment store. Please bring them back today, or call the store if something "
+                    "has happened to them."
+                )
+                % {"ref": reference, "date": studio_date(last_day)}
+            ],
+            facts=facts(),
+            link_label=_("Open the booking"),
+            link_url=absolute_url(link),
+            signature=_("Hengdian Studio Booking"),
+        )
+
+    def store_message() -> Message:
+        return Message(
+            subject=_("Overdue: %(ref)s for %(crew)s") % {"ref": reference, "crew": crew.name},
+            greeting=_("Hello,"),
+            paragraphs=[
+                _("%(crew)s has not returned these units; the crew has been emailed too.")
+                % {"crew": crew.name}
+            ],
+            facts=facts(),
+            link_label=_("Open the equipment store"),
+            link_url=absolute_url(reverse("admin:bookings_handover_store")),
+            signature=_("Hengdian Studio Booking"),
+        )
+
+    queued = 0
+    for member in crew.members.filter(is_active=True).order_by("pk"):
+        queued += bool(
+            notification_queue_message(
+                kind=Kind.EQUIPMENT_OVERDUE,
+                recipient=member.email,
+                language=member.language,
+                dedupe_key=f"{event}:user:{member.pk}",
+                build=crew_message,
+                booking=booking,
+                plan=plan if booking is None else None,
+                about_date=last_day,
+            )
+        )
+    for address, language in _store_recipients():
+        digest = hashlib.sha256(address.encode()).hexdigest()[:16]
+        queued += bool(
+            notification_queue_message(
+                kind=Kind.EQUIPMENT_OVERDUE_STORE,
+                recipient=address,
+                language=language,
+                dedupe_key=f"{event}:staff:{digest}",
+                build=store_message,
+                booking=booking,
+                plan=plan if booking is None else None,
+                about_date=last_day,
+            )
+        )
+    return queued
+
+
+def store_shortage_notify(*, handover, bookings: Sequence[Booking]) -> int:
+    """Tell the booking desk which bookings a unit gone to repair (after ``handover``) leaves short."""
+    unit = handover.unit
+
+    def message() -> Message:
+        return Message(
+            subject=_("%(kind)s short after a damaged return: %(count)s")
+            % {"kind": unit.equipment.name, "count": ", ".join(b.reference for b in bookings[:5])},
+            greeting=_("Hello,"),
+            paragraphs=[
+                ngettext(
+                    "%(tag)s (%(kind)s) came back damaged and is in repair. This booking now holds more "
+                    "units than are left: find a replacement, or change the booking with the crew.",
+                    "%(tag)s (%(kind)s) came back damaged and is in repair. These bookings now hold more "
+                    "units than are left: find replacements, or change the bookings with the crews.",
+                    len(bookings),
+                )
+                % {"tag": unit.asset_tag, "kind": unit.equipment.name}
+            ],
+            facts=[
+                (b.reference, f"{b.crew.name} · {studio_date(b.start_date)} – {studio_date(b.end_date)}")
+                for b in bookings
+            ],
+            link_label=_("Open the equipment occupancy"),
+            link_url=absolute_url(reverse("admin:bookings_booking_equipment_occupancy")),
+            signature=_("Hengdian Studio Booking"),
+        )
+
+    queued = 0
+    for address, language in _staff_recipients():
+        digest = hashlib.sha256(address.encode()).hexdigest()[:16]
+        queued += bool(
+            notification_queue_message(
+                kind=Kind.EQUIPMENT_SHORT,
+                recipient=address,
+                language=language,
+                dedupe_key=f"store-short:{handover.pk}:{digest}",
+                build=message,
+            )
+        )
+    return queued

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import CountryField, LazyTypedChoiceField
 
-from . import services
+from . import selectors, services
 from .models import Crew, DayRange, Equipment, StudioSet, User, phone_validator
 from .validators import validate_single_line
 from .widgets import DateInput, LongSelect
@@ -312,7 +312,8 @@ class BookingItemForm(forms.Form):
 
     equipment = forms.ModelChoiceField(
         label=_("Equipment"),
-        queryset=Equipment.objects.filter(is_active=True),
+        # With what each kit is made of: a kit's limit is what its components' stock makes.
+        queryset=selectors.with_kit_parts(Equipment.objects.filter(is_active=True)),
         to_field_name="slug",
         widget=LongSelect,
     )
@@ -339,15 +340,18 @@ class BookingItemForm(forms.Form):
         cleaned = super().clean()
         equipment, quantity = cleaned.get("equipment"), cleaned.get("quantity")
         self.requested = (equipment, quantity) if equipment and quantity else None
-        if equipment and quantity and quantity > equipment.stock:
-            self.add_error(
-                "quantity",
-                forms.ValidationError(
-                    _("The studio owns %(stock)d units of %(item)s.")
-                    % {"stock": equipment.stock, "item": equipment},
-                    code="over_stock",
-                ),
-            )
+        if equipment and quantity and quantity > equipment.lendable:
+            if equipment.is_kit:
+                message = _("The studio's equipment makes %(count)d of %(item)s.") % {
+                    "count": equipment.lendable,
+                    "item": equipment,
+                }
+            else:
+                message = _("The studio owns %(stock)d units of %(item)s.") % {
+                    "stock": equipment.stock,
+                    "item": equipment,
+                }
+            self.add_error("quantity", forms.ValidationError(message, code="over_stock"))
         return cleaned
 
 

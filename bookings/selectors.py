@@ -22,6 +22,8 @@ from .models import (
     BookingItem,
     DayRange,
     Equipment,
+    Handover,
+    KitComponent,
     Notification,
     PlanItem,
     ShootPlan,
@@ -93,14 +95,29 @@ def busy_set_ids(days: DayRange, set_ids: Iterable[int] | None = None) -> set[in
 
 @dataclass
 class EquipmentDays:
-    """Per-day units of one equipment kind over a range."""
+    """Per-day units of one equipment kind over a range.
+
+    ``blacked_out`` counts the units kept off by blackouts, ``in_repair`` those of a kind that
+    tracks units that are away in repair (blackouts tied to one unit); both keep units from
+    being lent. For a kit, ``held`` counts the kits booked, and what it can still lend follows
+    from its ``components``: each one's days and how many of it go in one kit.
+    """
 
     equipment: Equipment
     held: dict[date, int] = field(default_factory=lambda: defaultdict(int))
     blacked_out: dict[date, int] = field(default_factory=lambda: defaultdict(int))
+    in_repair: dict[date, int] = field(default_factory=lambda: defaultdict(int))
+    components: list[tuple["EquipmentDays", int]] = field(default_factory=list)
+
+    @property
+    def is_kit(self) -> bool:
+        return bool(self.components)
 
     def free_on(self, day: date) -> int:
-        return max(self.equipment.stock - self.held[day] - self.blacked_out[day], 0)
+        if self.components:
+            whole_kits = min(part.free_on(day) // per_kit for part, per_kit in self.components)
+            return max(whole_kits - self.blacked_out[day] - self.in_repair[day], 0)
+        return max(self.equipment.stock - self.held[day] - self.blacked_out[day] - self.in_repair[day], 0)
 
     def tightest(self, days: DayRange) -> int:
         return min(self.free_on(d) for d in days.dates())
@@ -108,12 +125,31 @@ class EquipmentDays:
 
 @dataclass(frozen=True)
 class HeldLine:
-    """Units of one kind held by one booking or one whole plan, on the days listed."""
+    """Units of one kind held by one booking or one whole plan, on the days listed.
+
+    ``kit_id`` is the kit the line books when the units are held as one of its components.
+    """
 
     equipment_id: int
     quantity: int
     reference: str
     dates: frozenset[date]
+    kit_id: int | None = None
+
+
+def _kit_parts(equipment_ids: Iterable[int]) -> list[KitComponent]:
+    """The kit rows around these kinds, with each component: the components of every kit among
+    them, and every kit that holds one of them or one of those components. One query.
+
+    A kit is never a component itself (the admin refuses it), so one step each way is all there is.
+    """
+    ids = list(equipment_ids)
+    components_of_kits = KitComponent.objects.filter(kit_id__in=ids).values("component_id")
+    return list(
+        KitComponent.objects.filter(
+            Q(kit_id__in=ids) | Q(component_id__in=ids) | Q(component_id__in=components_of_kits)
+        ).select_related("component")
+    )
 
 
 def equipment_held_lines(
@@ -123,7 +159,7 @@ def equipment_held_lines(
     ignoring: Iterable[int] = (),
     ignoring_plans: Iterable[int] = (),
 ) -> list[HeldLine]:
-    """Every hold on these kinds with a day in ``days``: two queries.
+    """Every hold on these kinds with a day in ``days``: three queries.
 
     Live bookings hold, and so does a change waiting for the desk beside its booking
     (as a part of the plan too, so whole-plan lines are held over its days while it waits).
@@ -133,16 +169,49 @@ def equipment_held_lines(
     A part's own line is held on the part's shoot days; a whole-plan line once on each
     day of the union of its plan's active parts' days, so a crew's units are never
     counted twice for one day on which two of its parts overlap.
+
+    A line of a kit holds each component among these kinds too: the kits booked × the
+    component's units in one kit (``kit_id`` says which kit). A kit asked about itself has
+    its own lines, counted in kits.
     """
     equipment_ids = list(equipment_ids)
+    return _held_lines(
+        equipment_ids, days, _kit_parts(equipment_ids), ignoring=ignoring, ignoring_plans=ignoring_plans
+    )
+
+
+def _held_lines(
+    equipment_ids: Iterable[int],
+    days: DayRange,
+    kit_parts: Iterable[KitComponent],
+    *,
+    ignoring: Iterable[int],
+    ignoring_plans: Iterable[int],
+) -> list[HeldLine]:
+    """:func:`equipment_held_lines` with the kit rows already read: two queries."""
+    asked = set(equipment_ids)
+    # Kit id → (component asked about, units in one kit).
+    through_kits: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for part in kit_parts:
+        if part.component_id in asked:
+            through_kits[part.kit_id].append((part.component_id, part.quantity))
+    line_kinds = list(asked | set(through_kits))
 
     def within(dates: Iterable[date]) -> frozenset[date]:
         return frozenset(d for d in dates if days.start <= d <= days.end)
 
+    def holds(equipment_id: int, quantity: int, reference: str, dates: frozenset[date]) -> list[HeldLine]:
+        found = [HeldLine(equipment_id, quantity, reference, dates)] if equipment_id in asked else []
+        found += [
+            HeldLine(component_id, quantity * per_kit, reference, dates, kit_id=equipment_id)
+            for component_id, per_kit in through_kits.get(equipment_id, ())
+        ]
+        return found
+
     held = [
-        HeldLine(equipment_id, quantity, reference, within(DayRange(start, end).dates()))
+        line
         for equipment_id, quantity, reference, start, end in BookingItem.objects.filter(
-            equipment_id__in=equipment_ids,
+            equipment_id__in=line_kinds,
             booking__status__in=Booking.HOLDING_STATUSES,
             booking__start_date__lte=days.end,
             booking__end_date__gte=days.start,
@@ -151,13 +220,14 @@ def equipment_held_lines(
         .values_list(
             "equipment_id", "quantity", "booking__reference", "booking__start_date", "booking__end_date"
         )
+        for line in holds(equipment_id, quantity, reference, within(DayRange(start, end).dates()))
     ]
     plan_lines: dict[int, tuple[int, int, str]] = {}
     plan_dates: dict[int, set[date]] = defaultdict(set)
     # One row per (plan line, active part in the window): the filter and the values share the join.
     plan_rows = (
         PlanItem.objects.filter(
-            equipment_id__in=equipment_ids,
+            equipment_id__in=line_kinds,
             plan__bookings__status__in=Booking.HOLDING_STATUSES,
             plan__bookings__start_date__lte=days.end,
             plan__bookings__end_date__gte=days.start,
@@ -176,8 +246,9 @@ def equipment_held_lines(
         plan_lines[pk] = (equipment_id, quantity, reference)
         plan_dates[pk].update(DayRange(start, end).dates())
     held += [
-        HeldLine(equipment_id, quantity, reference, within(plan_dates[pk]))
+        line
         for pk, (equipment_id, quantity, reference) in plan_lines.items()
+        for line in holds(equipment_id, quantity, reference, within(plan_dates[pk]))
     ]
     return held
 
@@ -189,24 +260,60 @@ def equipment_days(
     ignoring: Iterable[int] = (),
     ignoring_plans: Iterable[int] = (),
 ) -> dict[int, EquipmentDays]:
-    """Units held and blacked out on each day of ``days``, per equipment kind: three queries.
+    """Units held, blacked out and in repair on each day of ``days``, per equipment kind: four queries.
 
-    ``ignoring`` and ``ignoring_plans`` as in :func:`equipment_held_lines`.
+    A kit's days come with its components' (read even when not asked for), and every kind's
+    holds include the lines of kits that contain it. ``ignoring`` and ``ignoring_plans`` as in
+    :func:`equipment_held_lines`.
     """
-    result = {e.pk: EquipmentDays(e) for e in equipment}
-    if not result:
-        return result
-    for line in equipment_held_lines(result, days, ignoring=ignoring, ignoring_plans=ignoring_plans):
+    asked = {e.pk: e for e in equipment}
+    if not asked:
+        return {}
+    kit_parts = _kit_parts(asked)
+    kinds = {pk: EquipmentDays(e) for pk, e in asked.items()}
+    for part in kit_parts:
+        if part.kit_id in asked:
+            if part.component_id not in kinds:
+                kinds[part.component_id] = EquipmentDays(part.component)
+            kinds[part.kit_id].components.append((kinds[part.component_id], part.quantity))
+    for line in _held_lines(kinds, days, kit_parts, ignoring=ignoring, ignoring_plans=ignoring_plans):
         for day in line.dates:
-            result[line.equipment_id].held[day] += line.quantity
+            kinds[line.equipment_id].held[day] += line.quantity
     blackouts = Blackout.objects.filter(
-        equipment_id__in=result, start_date__lte=days.end, end_date__gte=days.start
-    ).values_list("equipment_id", "units", "start_date", "end_date")
-    for equipment_id, units, start, end in blackouts:
+        equipment_id__in=kinds, start_date__lte=days.end, end_date__gte=days.start
+    ).values_list("equipment_id", "units", "unit_id", "start_date", "end_date")
+    for equipment_id, units, unit_id, start, end in blackouts:
+        # A blackout tied to a unit is that unit in repair: the occupancy grid shows it apart.
+        per_day = kinds[equipment_id].in_repair if unit_id is not None else kinds[equipment_id].blacked_out
         for day in days.dates():
             if start <= day <= end:
-                result[equipment_id].blacked_out[day] += units
-    return result
+                per_day[day] += units
+    return {pk: kinds[pk] for pk in asked}
+
+
+def with_kit_parts(equipment: QuerySet[Equipment]) -> QuerySet[Equipment]:
+    """Kinds with what each kit is made of (``Equipment.kit_parts``): one more query for them all."""
+    return equipment.prefetch_related(
+        Prefetch("components", queryset=KitComponent.objects.select_related("component").order_by("pk"))
+    )
+
+
+def equipment_rates(equipment: Iterable[Equipment]) -> dict[int, Decimal]:
+    """Each kind's daily rate today, by id: its own, or for a kit priced at the sum of its
+    components, each component's rate × its units in one kit. One query when such a kit is
+    among them, none otherwise."""
+    equipment = list(equipment)
+    rates = {e.pk: e.daily_rate for e in equipment}
+    summed = [e.pk for e in equipment if e.kit_pricing == Equipment.KitPricing.SUM]
+    if summed:
+        totals: dict[int, Decimal] = defaultdict(Decimal)
+        for kit_id, rate, quantity in KitComponent.objects.filter(kit_id__in=summed).values_list(
+            "kit_id", "component__daily_rate", "quantity"
+        ):
+            totals[kit_id] += rate * quantity
+        # A kind without components is no kit, whatever its pricing says: its own rate stays.
+        rates.update(totals)
+    return rates
 
 
 @dataclass(frozen=True)
@@ -234,11 +341,20 @@ class QuoteLine:
 
 
 def quote_lines(
-    studio_set: StudioSet, days: DayRange, items: Iterable[tuple[Equipment, int]]
+    studio_set: StudioSet,
+    days: DayRange,
+    items: Iterable[tuple[Equipment, int]],
+    *,
+    rates: dict[int, Decimal] | None = None,
 ) -> list[QuoteLine]:
-    """Set rate × days + equipment rate × quantity × days, at today's rates."""
+    """Set rate × days + equipment rate × quantity × days, at today's rates.
+
+    A kit is one line at its rate (:func:`equipment_rates`; pass ``rates`` when already known).
+    """
+    items = list(items)
+    rates = rates if rates is not None else equipment_rates(e for e, _q in items)
     lines = [QuoteLine(studio_set.name, studio_set.daily_rate, 1, days.days, _names(studio_set))]
-    lines += [QuoteLine(e.name, e.daily_rate, q, days.days, _names(e)) for e, q in items]
+    lines += [QuoteLine(e.name, rates[e.pk], q, days.days, _names(e)) for e, q in items]
     return lines
 
 
@@ -247,10 +363,20 @@ def plan_days(parts: Iterable[DayRange]) -> list[date]:
     return sorted({day for days in parts for day in days.dates()})
 
 
-def plan_quote_lines(parts: Iterable[DayRange], items: Iterable[tuple[Equipment, int]]) -> list[QuoteLine]:
-    """One line per whole-plan equipment kind: rate × quantity × the union of the parts' days."""
+def plan_quote_lines(
+    parts: Iterable[DayRange],
+    items: Iterable[tuple[Equipment, int]],
+    *,
+    rates: dict[int, Decimal] | None = None,
+) -> list[QuoteLine]:
+    """One line per whole-plan equipment kind: rate × quantity × the union of the parts' days.
+
+    Rates as in :func:`quote_lines`.
+    """
+    items = list(items)
+    rates = rates if rates is not None else equipment_rates(e for e, _q in items)
     count = len(plan_days(parts))
-    return [QuoteLine(e.name, e.daily_rate, q, count, _names(e)) for e, q in items]
+    return [QuoteLine(e.name, rates[e.pk], q, count, _names(e)) for e, q in items]
 
 
 def _names(obj: StudioSet | Equipment) -> dict[str, str]:
@@ -445,22 +571,25 @@ def occupancy_grid(*, start: date, days: int) -> OccupancyGrid:
 
 @dataclass(frozen=True)
 class EquipmentCell:
-    """One equipment kind on one day: units promised to bookings, blacked out, and left free."""
+    """One equipment kind on one day: units promised to bookings, blacked out, in repair, and left free."""
 
     day: date
     stock: int
     promised: int
     blacked_out: int
+    in_repair: int = 0
+    # Of the promised units, those already handed to crews (and overdue ones not yet back).
+    out: int = 0
 
     @property
     def free(self) -> int:
-        return max(self.stock - self.promised - self.blacked_out, 0)
+        return max(self.stock - self.promised - self.blacked_out - self.in_repair, 0)
 
     @property
     def state(self) -> str:
         if not self.free:
             return "none-free"
-        return "some-promised" if self.promised or self.blacked_out else "free"
+        return "some-promised" if self.promised or self.blacked_out or self.in_repair else "free"
 
 
 @dataclass(frozen=True)
@@ -480,27 +609,74 @@ class EquipmentGrid:
 
 
 def equipment_occupancy_grid(*, start: date, days: int) -> EquipmentGrid:
-    """Active equipment kinds × ``days`` days from ``start``: four queries in all.
+    """Active equipment kinds × ``days`` days from ``start``: six queries in all.
 
-    A cell counts units as the booking service does (:func:`equipment_days`): each
+    A cell counts units as the booking service does (:func:`equipment_days`), and the units
+    out with crews (:func:`units_out_by_day`): each
     booking's own lines on its shoot days, each whole-plan line once on every day of its
-    plan's parts, a change awaiting the desk beside its booking, and blackouts.
+    plan's parts, a change awaiting the desk beside its booking, blackouts and units in
+    repair. A kit owns no units, so it has no row: the kits booked are promised units in
+    its components' rows.
     """
     window = DayRange(start, start + timedelta(days=days - 1))
-    kinds = list(Equipment.objects.filter(is_active=True).order_by("name", "pk"))
+    kinds = list(
+        Equipment.objects.filter(is_active=True)
+        .exclude(Exists(KitComponent.objects.filter(kit=OuterRef("pk"))))
+        .order_by("name", "pk")
+    )
     usage = equipment_days(kinds, window)
+    out = units_out_by_day(window, today=timezone.localdate())
     dates = window.dates()
     rows = [
         EquipmentRow(
             kind,
             [
-                EquipmentCell(day, kind.stock, usage[kind.pk].held[day], usage[kind.pk].blacked_out[day])
+                EquipmentCell(
+                    day,
+                    kind.stock,
+                    usage[kind.pk].held[day],
+                    usage[kind.pk].blacked_out[day],
+                    usage[kind.pk].in_repair[day],
+                    out[kind.pk][day],
+                )
                 for day in dates
             ],
         )
         for kind in kinds
     ]
     return EquipmentGrid(window, rows)
+
+
+def units_out_by_day(window: DayRange, *, today: date) -> dict[int, dict[date, int]]:
+    """Units with crews, per kind and day of ``window``: one query.
+
+    A unit handed out is out from the day it was collected until its line's last shoot day,
+    and, while it is not back, on every day up to today (an overdue unit is out, not in the store).
+    """
+    plan_last_day = (
+        Booking.objects.filter(
+            plan_id=OuterRef("plan_item__plan_id"),
+            change_of__isnull=True,
+            status__in=(Booking.Status.CONFIRMED, Booking.Status.COMPLETED),
+        )
+        .order_by("-end_date")
+        .values("end_date")[:1]
+    )
+    rows = (
+        Handover.objects.out()
+        .annotate(plan_last_day=Subquery(plan_last_day))
+        .values_list(
+            "unit__equipment_id", "handed_out_at", "booking_item__booking__end_date", "plan_last_day"
+        )
+    )
+    out: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for kind_id, handed_out_at, booking_end, plan_end in rows:
+        first = timezone.localdate(handed_out_at)
+        last = max(booking_end or plan_end or today, today)
+        for day in window.dates():
+            if first <= day <= last:
+                out[kind_id][day] += 1
+    return out
 
 
 def bookings_for_export(*, days: DayRange) -> QuerySet[Booking]:
@@ -629,7 +805,8 @@ def bookings_under_blackout(
     """Active bookings that a new (or changed) blackout would cut into, by reference.
 
     For a set: every active booking with a shoot day in the blackout. For equipment: the bookings
-    holding the kind on a day where what they hold, other blackouts and ``units`` exceed the stock.
+    holding the kind (on their own lines or through a kit) on a day where what they hold, other
+    blackouts, units in repair and ``units`` exceed the stock.
     """
     if studio_set is not None:
         return list(
@@ -641,20 +818,31 @@ def bookings_under_blackout(
     if equipment is None or not units:
         return []
     state = equipment_days([equipment], days)[equipment.pk]
+    if state.is_kit:
+        return []  # a kit owns no units: its components' blackouts are what count
     if exclude is not None and exclude.pk and exclude.equipment_id == equipment.pk:
+        kept_off = state.in_repair if exclude.unit_id is not None else state.blacked_out
         for day in days.dates():
             if exclude.start_date <= day <= exclude.end_date:
-                state.blacked_out[day] -= exclude.units or 0
+                kept_off[day] -= exclude.units or 0
     short = [
         d
         for d in days.dates()
-        if state.held[d] and state.held[d] + state.blacked_out[d] + units > equipment.stock
+        if state.held[d]
+        and state.held[d] + state.blacked_out[d] + state.in_repair[d] + units > equipment.stock
     ]
     if not short:
         return []
+    # Held on its own lines, or through a kit that contains it.
+    holding = (
+        Q(items__equipment=equipment)
+        | Q(plan__items__equipment=equipment)
+        | Q(items__equipment__components__component=equipment)
+        | Q(plan__items__equipment__components__component=equipment)
+    )
     candidates = (
         Booking.objects.holding()
-        .filter(Q(items__equipment=equipment) | Q(plan__items__equipment=equipment))
+        .filter(holding)
         .filter(start_date__lte=max(short), end_date__gte=min(short))
         .distinct()
         .select_related("crew")

@@ -52,6 +52,7 @@ from .forms import (
     TwoFactorCodeForm,
 )
 from .models import Booking, Crew, DayRange, Equipment, Notification, StudioSet, User
+from .services import store
 
 SETS_PER_PAGE = 12
 SET_SEARCH_FIELDS = ["name", "description", "location", "features"]
@@ -498,7 +499,9 @@ def equipment_list(request: HttpRequest) -> HttpResponse:
 
     def fill() -> dict:
         # Only when the cached table is missing (templates/bookings/equipment_list.html).
-        equipment = Equipment.objects.filter(is_active=True).order_by("category", "name")
+        equipment = selectors.with_kit_parts(Equipment.objects.filter(is_active=True)).order_by(
+            "category", "name"
+        )
         if search.is_valid() and search.cleaned_data["q"]:
             equipment = selectors.catalogue_search(
                 equipment, search.cleaned_data["q"], ["name", "description"]
@@ -779,10 +782,21 @@ def _again_start(plan) -> date:
 
 def _render_plan(request: HttpRequest, plan, again_form, status: int = 200) -> HttpResponse:
     union = selectors.plan_days([b.days for b in plan.parts])
+    plan_lines = store.line_states_for(bookings=plan.parts, plan=plan, today=timezone.localdate())
     return render(
         request,
         "bookings/plan_detail.html",
-        {"plan": plan, "parts": plan.parts, "plan_days": len(union), "again_form": again_form},
+        {
+            "plan": plan,
+            "parts": plan.parts,
+            "plan_days": len(union),
+            "again_form": again_form,
+            "plan_line_states": [
+                (item, plan_lines[f"planitem-{item.pk}"])
+                for item in plan.items.all()
+                if f"planitem-{item.pk}" in plan_lines
+            ],
+        },
         status=status,
     )
 
@@ -854,6 +868,7 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         if pending
         else booking.changes.exclude(status=Booking.Status.CHANGE).order_by("-updated_at").first(),
         "timeline": selectors.booking_timeline(booking),
+        "equipment_lines": store.equipment_lines_with_states(bookings=[booking], today=today),
     }
     return render(request, "bookings/booking_detail.html", context)
 

@@ -18,6 +18,7 @@ BOOKING_DESK = "Booking desk"
 WORKSHOP_DESK = "Workshop desk"
 VISA_OFFICER = "Visa officer"
 VIEWER = "Viewer"
+EQUIPMENT_STORE = "Equipment store"
 
 
 def _perms(app_label: str, model: str, *actions: str) -> list[str]:
@@ -35,6 +36,9 @@ ROLES: dict[str, list[str]] = {
         *_perms("bookings", "studioset", VIEW, ADD, CHANGE),
         *_perms("bookings", "setphoto", VIEW, ADD, CHANGE, DELETE),
         *_perms("bookings", "equipment", VIEW, ADD, CHANGE),
+        *_perms("bookings", "kitcomponent", VIEW, ADD, CHANGE, DELETE),
+        *_perms("bookings", "equipmentunit", VIEW),
+        *_perms("bookings", "handover", VIEW),
         *_perms("bookings", "blackout", VIEW, ADD, CHANGE, DELETE),
         *_perms("bookings", "booking", VIEW, ADD, CHANGE),
         *_perms("bookings", "bookingitem", VIEW),
@@ -42,6 +46,20 @@ ROLES: dict[str, list[str]] = {
         *_perms("bookings", "crew", VIEW, CHANGE),
         *_perms("bookings", "user", VIEW, CHANGE),
         *_perms("bookings", "notification", VIEW, CHANGE),
+    ],
+    # The equipment store's counter: tagged units (added, labelled, repaired, retired), handing
+    # them to crews and taking them back; bookings and crews to read, to know whom to serve.
+    EQUIPMENT_STORE: [
+        *_perms("bookings", "equipment", VIEW),
+        *_perms("bookings", "kitcomponent", VIEW),
+        *_perms("bookings", "equipmentunit", VIEW, ADD, CHANGE),
+        *_perms("bookings", "handover", VIEW, ADD, CHANGE),
+        *_perms("bookings", "blackout", VIEW),
+        *_perms("bookings", "booking", VIEW),
+        *_perms("bookings", "bookingitem", VIEW),
+        *_perms("bookings", "shootplan", VIEW),
+        *_perms("bookings", "crew", VIEW),
+        *_perms("bookings", "notification", VIEW),
     ],
     # Workshops, sessions and places (enrolling someone by hand included);
     # enrolments without passport data.
@@ -69,6 +87,9 @@ ROLES: dict[str, list[str]] = {
         *_perms("bookings", "studioset", VIEW),
         *_perms("bookings", "setphoto", VIEW),
         *_perms("bookings", "equipment", VIEW),
+        *_perms("bookings", "kitcomponent", VIEW),
+        *_perms("bookings", "equipmentunit", VIEW),
+        *_perms("bookings", "handover", VIEW),
         *_perms("bookings", "blackout", VIEW),
         *_perms("bookings", "booking", VIEW),
         *_perms("bookings", "bookingitem", VIEW),

@@ -396,6 +396,8 @@ EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hengdian Studio Booking <booking@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STAFF_NOTIFICATION_EMAILS = env.list("STAFF_NOTIFICATION_EMAILS", default=[])
+# Who hears of equipment not returned on time; the addresses above when not set.
+EQUIPMENT_STORE_EMAILS = env.list("EQUIPMENT_STORE_EMAILS", default=[])
 
 
 def _address(name: str, default: str) -> str:

@@ -26,7 +26,14 @@ def sweep() -> dict[str, int]:
     reminders = booking_services.booking_reminders_queue_due(
         now=now
     ) + workshop_services.enrolment_reminders_queue_due(now=now)
-    return {"requeued": requeued, "expired": len(expired), "lapsed": len(lapsed), "reminders": reminders}
+    overdue = booking_services.store_overdue_queue_due(now=now)
+    return {
+        "requeued": requeued,
+        "expired": len(expired),
+        "lapsed": len(lapsed),
+        "reminders": reminders,
+        "overdue": overdue,
+    }
 
 
 @shared_task

@@ -5,7 +5,7 @@ import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from bookings.models import Crew, Equipment, StudioSet, User
+from bookings.models import Crew, Equipment, KitComponent, StudioSet, User
 from workshops.models import Enrolment, Session, Workshop
 
 PASSWORD = "correct-horse-battery-staple"
@@ -78,6 +78,17 @@ class EquipmentFactory(factory.django.DjangoModelFactory):
     category = Equipment.Category.CAMERA_KIT
     daily_rate = Decimal("1200.00")
     stock = 3
+
+
+class KitComponentFactory(factory.django.DjangoModelFactory):
+    """One kind in a kit: ``KitComponentFactory(kit=package, component=led, quantity=2)``."""
+
+    class Meta:
+        model = KitComponent
+
+    kit = factory.SubFactory(EquipmentFactory, stock=0)
+    component = factory.SubFactory(EquipmentFactory)
+    quantity = 1
 
 
 class WorkshopFactory(factory.django.DjangoModelFactory):

@@ -185,6 +185,8 @@ def test_the_admin_requires_the_english_name_only(staff_client):
             "category": "teleprompter",
             "daily_rate": "100",
             "stock": "2",
+            "components-TOTAL_FORMS": "0",
+            "components-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 200
@@ -198,6 +200,8 @@ def test_the_admin_requires_the_english_name_only(staff_client):
             "category": "teleprompter",
             "daily_rate": "100",
             "stock": "2",
+            "components-TOTAL_FORMS": "0",
+            "components-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302

@@ -2,7 +2,8 @@
 
 Importing the package registers every model admin: :mod:`.accounts` (users, crews, the
 lock-out lists), :mod:`.catalogue` (sets, equipment, blackouts), :mod:`.bookings` (bookings,
-shoot plans, occupancy, export) and :mod:`.outbox` (the email outbox). :mod:`.base` and
+shoot plans, occupancy, export), :mod:`.outbox` (the email outbox) and :mod:`.store` (tagged
+units, the store's counter page). :mod:`.base` and
 :mod:`.history` (every change's History page) hold what they, and the workshops' admin, share.
 """
 
@@ -38,6 +39,7 @@ from .catalogue import (
 )
 from .history import HistoryAdminMixin
 from .outbox import NotificationAdmin
+from .store import CheckOutForm, EquipmentUnitAdmin, HandoverAdmin, ReturnForm
 
 __all__ = [
     "ACCESS_FIELDS",
@@ -52,10 +54,13 @@ __all__ = [
     "BookingNotificationInline",
     "BoundedDateChangeList",
     "BoundedDateHierarchyMixin",
+    "CheckOutForm",
     "CrewAdmin",
     "CrewMemberAdminForm",
     "EquipmentAdmin",
     "EquipmentAdminForm",
+    "EquipmentUnitAdmin",
+    "HandoverAdmin",
     "HistoryAdminMixin",
     "MemberInline",
     "NotificationAdmin",
@@ -63,6 +68,7 @@ __all__ = [
     "PlanBookingInline",
     "ReadOnlyInline",
     "RecordOnlyAdmin",
+    "ReturnForm",
     "SetPhotoInline",
     "ShootPlanAdmin",
     "StudioSetAdmin",

@@ -2,8 +2,8 @@
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
 from hengdian.admin import NamedInputsMixin
@@ -13,6 +13,9 @@ from ..models import (
     Blackout,
     DayRange,
     Equipment,
+    EquipmentUnit,
+    Handover,
+    KitComponent,
     SetPhoto,
     StudioSet,
 )
@@ -37,7 +40,25 @@ class StudioSetAdmin(HistoryAdminMixin, TranslationAdmin):
     daily_rate_cny = money_field(StudioSet, "daily_rate")
 
 
+# The prefix of the components inline's fields in the equipment form's POST data.
+KIT_PREFIX = "components"
+
+
 class EquipmentAdminForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "kit_pricing" in self.fields:
+            # Only a kit's price follows it: a form that leaves it out keeps what the kind had.
+            self.fields["kit_pricing"].required = False
+            self.fields["kit_pricing"].help_text = _("Only for a kit, a kind with components (below).")
+        if "stock" in self.fields and self.instance.pk and self.instance.is_kit:
+            self.fields["stock"].help_text = _(
+                "A kit owns no units: how many kits can be booked follows from its components' stock."
+            )
+
+    def clean_kit_pricing(self) -> str:
+        return self.cleaned_data.get("kit_pricing") or self.instance.kit_pricing
+
     def clean_stock(self):
         stock = self.cleaned_data["stock"]
         if self.instance.pk and stock is not None and stock < self.instance.stock:
@@ -49,15 +70,128 @@ class EquipmentAdminForm(forms.ModelForm):
                 raise forms.ValidationError(str(exc), code="held") from exc
         return stock
 
+    def clean(self):
+        cleaned = super().clean()
+        self._clean_tracking(cleaned)
+        if cleaned.get("tracks_units") and self._kit_once_saved():
+            self.add_error(
+                "tracks_units",
+                forms.ValidationError(
+                    _(
+                        "A kit has no units of its own: its components track theirs. Untick this, or remove the components."
+                    ),
+                    code="kit",
+                ),
+            )
+        return cleaned
+
+    def _clean_tracking(self, cleaned: dict) -> None:
+        """A kind that tracks units owns exactly its units that are not retired: ticking the box
+        makes the stock that count (never below what crews hold), and unticking it is refused
+        while units are out. The admin saves in the same transaction, so the row stays locked."""
+        if "tracks_units" not in cleaned or self.errors.get("stock"):
+            return
+        tracks, tracked = cleaned["tracks_units"], bool(self.instance.pk and self.instance.tracks_units)
+        if not tracks and not tracked:
+            return
+        if not tracks:
+            if Handover.objects.out().filter(unit__equipment=self.instance).exists():
+                self.add_error(
+                    "tracks_units",
+                    _("Units of this kind are out with crews: take them back before tracking stops."),
+                )
+            return
+        owned = (
+            EquipmentUnit.objects.filter(equipment_id=self.instance.pk).owned().count()
+            if self.instance.pk
+            else 0
+        )
+        if not tracked and self.instance.pk:
+            try:
+                services.equipment_check_stock(equipment=self.instance, stock=owned)
+            except services.BookingError as exc:
+                self.add_error("tracks_units", forms.ValidationError(str(exc), code="held"))
+                return
+        cleaned["stock"] = owned
+
+    def _kit_once_saved(self) -> bool:
+        """Whether the kind has components once saved, as the components inline posts them (the
+        inline checks its own rows). Posted without the inline, the kind stays as it is."""
+        try:
+            total = int(self.data.get(f"{KIT_PREFIX}-TOTAL_FORMS", ""))
+        except ValueError:
+            return bool(self.instance.pk) and self.instance.is_kit
+        return any(
+            self.data.get(f"{KIT_PREFIX}-{i}-component") and not self.data.get(f"{KIT_PREFIX}-{i}-DELETE")
+            for i in range(min(total, 1000))
+        )
+
+
+class KitComponentForm(forms.ModelForm):
+    class Meta:
+        model = KitComponent
+        fields = ["component", "quantity"]
+
+    def clean_component(self) -> Equipment:
+        component = self.cleaned_data["component"]
+        if component.pk == self.instance.kit_id:
+            raise forms.ValidationError(_("A kit cannot contain itself."), code="itself")
+        # One level only: every check follows a kit to its components and no further.
+        if KitComponent.objects.filter(kit=component).exists():
+            raise forms.ValidationError(
+                _("%(item)s is a kit itself: add what it is made of instead.") % {"item": component},
+                code="kit_in_kit",
+            )
+        return component
+
+
+class KitComponentFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors) or not self.instance.pk:
+            return
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("component") and not form.cleaned_data.get("DELETE")
+        ]
+        containing = list(Equipment.objects.filter(components__component=self.instance).order_by("pk"))
+        if kept and containing:
+            kept[0].add_error(
+                "component",
+                forms.ValidationError(
+                    gettext("%(item)s goes in %(kits)s, so it cannot be a kit itself.")
+                    % {"item": self.instance, "kits": ", ".join(str(kit) for kit in containing)},
+                    code="kit_in_kit",
+                ),
+            )
+
+
+class KitComponentInline(NamedInputsMixin, admin.TabularInline):
+    """What a kit is made of: booking one kit holds these units of each component."""
+
+    model = KitComponent
+    fk_name = "kit"
+    form = KitComponentForm
+    formset = KitComponentFormSet
+    fields = ["component", "quantity"]
+    autocomplete_fields = ["component"]
+    extra = 0
+
 
 @admin.register(Equipment)
 class EquipmentAdmin(HistoryAdminMixin, TranslationAdmin):
     form = EquipmentAdminForm
-    list_display = ["name", "category", "daily_rate_cny", "stock", "is_active"]
-    list_filter = ["category", "is_active"]
+    inlines = [KitComponentInline]
+    list_display = ["name", "category", "daily_rate_cny", "stock", "tracks_units", "is_active"]
+    list_filter = ["category", "tracks_units", "is_active"]
     search_fields = in_every_language("name", "description")
     prepopulated_fields = {"slug": ["name"]}
     daily_rate_cny = money_field(Equipment, "daily_rate")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Counted from the units (added, retired on the units' pages), never typed in.
+        return ["stock"] if obj is not None and obj.tracks_units else []
 
 
 class BlackoutAdminForm(forms.ModelForm):
@@ -68,6 +202,14 @@ class BlackoutAdminForm(forms.ModelForm):
             "Only when the days are held by crews: tick it once you have told them. Their bookings stay as they are."
         ),
     )
+
+    def clean_equipment(self) -> Equipment | None:
+        equipment = self.cleaned_data.get("equipment")
+        if equipment is not None and equipment.is_kit:
+            raise forms.ValidationError(
+                _("A kit owns no units: close what it is made of instead."), code="kit"
+            )
+        return equipment
 
     def clean(self):
         cleaned = super().clean()

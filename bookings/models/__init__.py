@@ -3,7 +3,8 @@
 - :mod:`.crews`: crews and their members (the user model);
 - :mod:`.catalogue`: sets, their photos, equipment kinds and blackouts;
 - :mod:`.bookings`: shoot plans, bookings and their equipment lines;
-- :mod:`.outbox`: the email outbox.
+- :mod:`.outbox`: the email outbox;
+- :mod:`.store`: the equipment store's tagged units, kits and handovers.
 """
 
 from .bookings import (
@@ -34,6 +35,7 @@ from .catalogue import (
 )
 from .crews import Crew, User, UserManager, new_calendar_token, phone_validator
 from .outbox import Notification
+from .store import EquipmentUnit, Handover, KitComponent, normalize_asset_tag
 
 __all__ = [
     "LIST_SEPARATORS",
@@ -48,6 +50,9 @@ __all__ = [
     "Crew",
     "DayRange",
     "Equipment",
+    "EquipmentUnit",
+    "Handover",
+    "KitComponent",
     "Notification",
     "PlanItem",
     "SetPhoto",
@@ -59,6 +64,7 @@ __all__ = [
     "new_calendar_token",
     "new_plan_reference",
     "new_reference",
+    "normalize_asset_tag",
     "phone_validator",
     "set_photo_path",
     "shoot_day_starts_at",

@@ -158,7 +158,16 @@ class SetPhoto(models.Model):
 
 
 class Equipment(models.Model):
-    """A pooled kind of item with a stock count, booked by quantity."""
+    """A pooled kind of item, booked by quantity.
+
+    Its stock is a plain count (cables, sandbags), or, for a kind that tracks units, the
+    count of its tagged units that are not retired. A kit is a kind made of other kinds
+    (``components``): it owns no units, and booking one holds its components.
+    """
+
+    class KitPricing(models.TextChoices):
+        KIT_RATE = "kit", _("The kit's own daily rate")
+        SUM = "sum", _("The sum of its components' daily rates")
 
     class Category(models.TextChoices):
         CAMERA_KIT = "camera_kit", _("Camera kit")
@@ -178,7 +187,18 @@ class Equipment(models.Model):
     daily_rate = models.DecimalField(
         _("daily rate (CNY)"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal(0))]
     )
-    stock = models.PositiveIntegerField(_("units owned"))
+    stock = models.PositiveIntegerField(
+        _("units owned"),
+        help_text=_("For a kind that tracks units, the count of its units that are not retired."),
+    )
+    tracks_units = models.BooleanField(
+        _("tracks units"),
+        default=False,
+        help_text=_("Each unit has an asset tag and is handed out and taken back one by one."),
+    )
+    kit_pricing = models.CharField(
+        _("a kit is priced at"), max_length=3, choices=KitPricing.choices, default=KitPricing.KIT_RATE
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -192,12 +212,34 @@ class Equipment(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def kit_parts(self) -> list:
+        """What one kit is made of (``KitComponent`` rows), none for a plain kind.
+
+        A list of kinds reads them for all at once with ``selectors.with_kit_parts``.
+        """
+        return list(self.components.all()) if self.pk else []
+
+    @property
+    def is_kit(self) -> bool:
+        return bool(self.kit_parts)
+
+    @property
+    def lendable(self) -> int:
+        """The most a crew can book on a day: the units owned, or for a kit, the whole kits its
+        components' stock makes (a kit's own stock counts for nothing)."""
+        parts = self.kit_parts
+        if parts:
+            return min(part.component.stock // part.quantity for part in parts)
+        return self.stock
+
 
 class Blackout(models.Model):
     """A period when a set, or some units of an equipment kind, cannot be booked."""
 
     class Reason(models.TextChoices):
         MAINTENANCE = "maintenance", _("Maintenance")
+        REPAIR = "repair", _("Unit in repair")
         STUDIO_EVENT = "studio_event", _("Studio event")
         OTHER = "other", _("Other")
 
@@ -220,6 +262,16 @@ class Blackout(models.Model):
     units = models.PositiveIntegerField(
         _("units"), null=True, blank=True, help_text=_("For equipment: how many units are unavailable.")
     )
+    # Set by the equipment store when a unit comes back damaged: this one unit, until repaired.
+    unit = models.ForeignKey(
+        "EquipmentUnit",
+        verbose_name=_("unit in repair"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="repairs",
+    )
     start_date = models.DateField(_("first day"))
     end_date = models.DateField(_("last day"))
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, default=Reason.MAINTENANCE)
@@ -241,6 +293,10 @@ class Blackout(models.Model):
                     | Q(studio_set__isnull=True, equipment__isnull=False, units__gt=0)
                 ),
                 name="blackout_set_or_equipment_units",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit__isnull=True) | Q(equipment__isnull=False, units=1, reason="repair"),
+                name="blackout_repair_is_one_unit",
             ),
         ]
         indexes = [models.Index(fields=["start_date", "end_date"])]

@@ -3,7 +3,8 @@
 One module per concept, all importable from here: :mod:`.accounts` (sign-up, members, own
 details), :mod:`.bookings` (requests, decisions, cancellations, the sweeps), :mod:`.changes`
 (changing a live booking), :mod:`.desk` (the booking desk booking for a crew),
-:mod:`.catalogue` (equipment stock) and :mod:`.staff` (the staff log-in's second factor).
+:mod:`.catalogue` (equipment stock), :mod:`.store` (tagged units, pick-up and return) and
+:mod:`.staff` (the staff log-in's second factor).
 """
 
 from .accounts import (
@@ -52,6 +53,20 @@ from .staff import (
     staff_backup_codes_left,
     staff_backup_codes_replace,
 )
+from .store import (
+    LineState,
+    equipment_track_units,
+    handover_check_out,
+    handover_return,
+    kit_components,
+    line_days,
+    line_needs,
+    line_state,
+    store_overdue_queue_due,
+    unit_add,
+    unit_mark_repaired,
+    unit_retire,
+)
 
 __all__ = [
     "BACKUP_CODE_COUNT",
@@ -61,6 +76,7 @@ __all__ = [
     "BookingChange",
     "BookingError",
     "ItemRequest",
+    "LineState",
     "NewCrew",
     "SetRequest",
     "account_password_reset_request",
@@ -89,6 +105,13 @@ __all__ = [
     "desk_shoot_plan_request",
     "equipment_check_stock",
     "equipment_set_stock",
+    "equipment_track_units",
+    "handover_check_out",
+    "handover_return",
+    "kit_components",
+    "line_days",
+    "line_needs",
+    "line_state",
     "shoot_plan_confirm",
     "shoot_plan_reject",
     "shoot_plan_request",
@@ -96,4 +119,8 @@ __all__ = [
     "staff_authenticator_pending",
     "staff_backup_codes_left",
     "staff_backup_codes_replace",
+    "store_overdue_queue_due",
+    "unit_add",
+    "unit_mark_repaired",
+    "unit_retire",
 ]

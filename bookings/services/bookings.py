@@ -22,6 +22,7 @@ from ..models import (
     Crew,
     DayRange,
     Equipment,
+    KitComponent,
     Notification,
     PlanItem,
     ShootPlan,
@@ -33,9 +34,11 @@ from ..models import (
 from ..money import format_cny
 from ..references import save_with_fresh_reference
 from ..selectors import (
+    EquipmentDays,
     bookings_due_notice,
     bookings_for_notice,
     equipment_days,
+    equipment_rates,
     plan_days,
     plan_quote_lines,
     quote_lines,
@@ -91,6 +94,16 @@ def _lock(model, pks: set[int]) -> dict:
     return {obj.pk: obj for obj in model.objects.select_for_update().filter(pk__in=pks).order_by("pk")}
 
 
+def _lock_equipment(pks: set[int]) -> dict[int, Equipment]:
+    """The kinds asked for and the components of every kit among them, locked in one go.
+
+    A kit owns no units: its components' rows own the capacity it takes, so they are the rows
+    that a request for a component alone, or a lower stock, queues behind.
+    """
+    components = set(KitComponent.objects.filter(kit_id__in=pks).values_list("component_id", flat=True))
+    return _lock(Equipment, set(pks) | components)
+
+
 def _validate_lines(items: Sequence[ItemRequest]) -> None:
     seen = set()
     for item in items:
@@ -140,19 +153,23 @@ def shoot_plan_request(
     try:
         with transaction.atomic():
             sets = _lock(StudioSet, {p.studio_set.pk for p in parts})
-            equipment = _lock(
-                Equipment, {i.equipment.pk for p in parts for i in p.items} | {i.equipment.pk for i in items}
+            equipment = _lock_equipment(
+                {i.equipment.pk for p in parts for i in p.items} | {i.equipment.pk for i in items}
             )
             _check_sets_free(parts, sets)
             _check_equipment_free(parts, equipment, plan_items=items)
 
+            rates = equipment_rates(equipment.values())
             plan_lines = plan_quote_lines(
-                [p.days for p in parts], [(equipment[i.equipment.pk], i.quantity) for i in items]
+                [p.days for p in parts], [(equipment[i.equipment.pk], i.quantity) for i in items], rates=rates
             )
             # Every part is priced first, so the plan is written once, with its one total.
             part_quotes = [
                 quote_lines(
-                    sets[p.studio_set.pk], p.days, [(equipment[i.equipment.pk], i.quantity) for i in p.items]
+                    sets[p.studio_set.pk],
+                    p.days,
+                    [(equipment[i.equipment.pk], i.quantity) for i in p.items],
+                    rates=rates,
                 )
                 for p in parts
             ]
@@ -171,7 +188,7 @@ def shoot_plan_request(
             save_with_fresh_reference(plan, new_reference=new_plan_reference)
             # One save per line (a plan or booking has a few), so each line's history says who added it.
             for e, q in ((equipment[i.equipment.pk], i.quantity) for i in items):
-                plan_item = PlanItem(plan=plan, equipment=e, quantity=q, daily_rate=e.daily_rate)
+                plan_item = PlanItem(plan=plan, equipment=e, quantity=q, daily_rate=rates[e.pk])
                 history.note(plan_item, by=by, when=now)
                 plan_item.save(force_insert=True)
             hold_until = now + timedelta(hours=settings.BOOKING_HOLD_HOURS)
@@ -197,7 +214,7 @@ def shoot_plan_request(
                 for i in part.items:
                     e = equipment[i.equipment.pk]
                     item = BookingItem(
-                        booking=booking, equipment=e, quantity=i.quantity, daily_rate=e.daily_rate
+                        booking=booking, equipment=e, quantity=i.quantity, daily_rate=rates[e.pk]
                     )
                     history.note(item, by=by, when=now)
                     item.save(force_insert=True)
@@ -282,6 +299,9 @@ def _check_equipment_free(
 ) -> None:
     """Refuse what would hold more units than are free on some day.
 
+    ``equipment`` is the locked rows: the kinds asked for and every kit's components
+    (:func:`_lock_equipment`). A kit takes its components' units, so each component is
+    checked with everything else in the request that takes it, and the refusal names it.
     ``ignoring`` (bookings) and ``ignoring_plans`` (whole-plan lines) count as free: a
     booking that is changed competes with everyone but itself.
     """
@@ -296,24 +316,44 @@ def _check_equipment_free(
             )
     whole = DayRange(min(union), max(union))
     usage = equipment_days(equipment.values(), whole, ignoring=ignoring, ignoring_plans=ignoring_plans)
+    kinds: dict[int, EquipmentDays] = {}
     requested: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    # Component id → the kits in this request that take it, by id (in the order asked).
+    kits_taking: dict[int, dict[int, Equipment]] = defaultdict(dict)
     for dates, item in wanted:
-        for day in dates:
-            requested[item.equipment.pk][day] += item.quantity
+        state = usage[item.equipment.pk]
+        takes = [(part, per_kit * item.quantity) for part, per_kit in state.components] or [
+            (state, item.quantity)
+        ]
+        for part, units in takes:
+            if state.is_kit:
+                if not part.equipment.is_active:
+                    raise BookingError(
+                        _("%(kit)s cannot be booked at the moment: %(item)s is not available.")
+                        % {"kit": state.equipment, "item": part.equipment},
+                        field="items",
+                    )
+                kits_taking[part.equipment.pk][state.equipment.pk] = state.equipment
+            kinds[part.equipment.pk] = part
+            for day in dates:
+                requested[part.equipment.pk][day] += units
     problems = []
     for pk, per_day in requested.items():
-        short = {
-            day: qty - usage[pk].free_on(day) for day, qty in per_day.items() if qty > usage[pk].free_on(day)
-        }
+        kind = kinds[pk]
+        short = {day: qty - kind.free_on(day) for day, qty in per_day.items() if qty > kind.free_on(day)}
         if short:
             days_text = ", ".join(
                 _("%(date)s: %(units)d short") % {"date": f"{d:%Y-%m-%d}", "units": n}
                 for d, n in sorted(short.items())
             )
-            problems.append(
-                _("Not enough %(item)s (%(stock)d owned) — %(days)s.")
-                % {"item": equipment[pk], "stock": equipment[pk].stock, "days": days_text}
-            )
+            values = {"item": kind.equipment, "stock": kind.equipment.stock, "days": days_text}
+            if kits_taking[pk]:
+                problems.append(
+                    _("Not enough %(item)s for %(kits)s (%(stock)d owned) — %(days)s.")
+                    % {**values, "kits": ", ".join(str(kit) for kit in kits_taking[pk].values())}
+                )
+            else:
+                problems.append(_("Not enough %(item)s (%(stock)d owned) — %(days)s.") % values)
     if problems:
         raise BookingError(" ".join(problems), field="items")
 

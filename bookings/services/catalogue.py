@@ -1,4 +1,4 @@
-"""The catalogue: an equipment kind's stock never drops below what crews hold."""
+"""The catalogue: an equipment kind's stock never drops below what crews hold, on their own lines or in kits."""
 
 from collections import defaultdict
 from datetime import date, datetime
@@ -25,10 +25,13 @@ def equipment_check_stock(*, equipment: Equipment, stock: int, now: datetime | N
     this check and the new stock being saved in the same transaction. Returns the locked row.
     """
     locked = Equipment.objects.select_for_update().get(pk=equipment.pk)
+    if locked.is_kit:
+        return locked  # a kit owns no units: its components' stock is what its bookings hold
     today = timezone.localdate(now or timezone.now())
     held: dict[date, int] = defaultdict(int)
     holders: dict[date, list[str]] = defaultdict(list)
-    # Whole-plan lines count once per day of their plan's shoot days, as in every stock check.
+    # Whole-plan lines count once per day of their plan's shoot days, as in every stock check, and
+    # lines of kits that contain the kind hold their share of it.
     for line in equipment_held_lines([locked.pk], DayRange(today, date.max)):
         for day in line.dates:
             held[day] += line.quantity

@@ -17,7 +17,6 @@ from ..models import (
     Booking,
     BookingItem,
     DayRange,
-    Equipment,
     Notification,
     PlanItem,
     ShootPlan,
@@ -27,6 +26,7 @@ from ..models import (
 )
 from ..references import save_with_fresh_reference
 from ..selectors import (
+    equipment_rates,
     plan_quote_lines,
     quote_lines,
 )
@@ -37,6 +37,7 @@ from .bookings import (
     _check_equipment_free,
     _check_sets_free,
     _lock,
+    _lock_equipment,
     _locked_booking,
     _validate_lines,
     booking_validate_days,
@@ -132,9 +133,8 @@ def booking_change(
             old_kinds = set(_items_of(booking))
             plan_items = list(PlanItem.objects.filter(plan_id=booking.plan_id).select_related("equipment"))
             sets = _lock(StudioSet, {change.studio_set.pk})
-            equipment = _lock(
-                Equipment,
-                {i.equipment.pk for i in change.items} | old_kinds | {i.equipment_id for i in plan_items},
+            equipment = _lock_equipment(
+                {i.equipment.pk for i in change.items} | old_kinds | {i.equipment_id for i in plan_items}
             )
             part = SetRequest(change.studio_set, change.days, change.items)
             ignoring = [booking.pk, *(w.pk for w in waiting)]
@@ -159,8 +159,9 @@ def booking_change(
             )
 
             studio_set = sets[change.studio_set.pk]
-            items = [(equipment[i.equipment.pk], i.quantity) for i in change.items]
-            lines = quote_lines(studio_set, change.days, items)
+            rates = equipment_rates(equipment[i.equipment.pk] for i in change.items)
+            items = [(equipment[i.equipment.pk], i.quantity, rates[i.equipment.pk]) for i in change.items]
+            lines = quote_lines(studio_set, change.days, [(e, q) for e, q, _rate in items], rates=rates)
             new_state = {
                 "studio_set": studio_set,
                 "start_date": change.days.start,

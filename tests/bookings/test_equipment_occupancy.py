@@ -124,8 +124,9 @@ def test_the_page_uses_a_fixed_number_of_queries(
 ):
     login_staff(client, staff_admin)
     _many(kinds, bookings)
-    # session, user, device; equipment kinds; booking lines; whole-plan lines; blackouts
-    with django_assert_num_queries(7):
+    # session, user, device; equipment kinds; kits containing them; booking lines; whole-plan lines;
+    # blackouts; units out with crews
+    with django_assert_num_queries(9):
         response = client.get(reverse(URL), {"weeks": "4"})
     assert response.text.count("<tr data-equipment=") == kinds
 

@@ -72,6 +72,8 @@ def test_the_admin_says_why_next_to_the_stock_and_saves_nothing(staff_client):
         "daily_rate": "1200",
         "stock": "2",
         "is_active": "on",
+        "components-TOTAL_FORMS": "0",
+        "components-INITIAL_FORMS": "0",
     }
 
     response = staff_client.post(url, data)

@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 
 from bookings.models import Booking, Notification, StudioSet, User
 from hengdian import roles
-from hengdian.roles import BOOKING_DESK, ROLES, VIEWER, VISA_OFFICER, WORKSHOP_DESK
+from hengdian.roles import BOOKING_DESK, EQUIPMENT_STORE, ROLES, VIEWER, VISA_OFFICER, WORKSHOP_DESK
 from workshops import services as workshop_services
 from workshops.models import Enrolment
 
@@ -52,7 +52,7 @@ def enrolment_with_letter():
 def test_each_role_is_a_group_with_exactly_its_permissions():
     for name, permissions in ROLES.items():
         assert codes(Group.objects.get(name=name)) == set(permissions)
-    assert set(ROLES) == {BOOKING_DESK, WORKSHOP_DESK, VISA_OFFICER, VIEWER}
+    assert set(ROLES) == {BOOKING_DESK, WORKSHOP_DESK, VISA_OFFICER, VIEWER, EQUIPMENT_STORE}
 
 
 def test_syncing_again_changes_nothing_and_undoes_hand_edits():
