@@ -4,7 +4,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from bookings.models import Booking, Equipment, StudioSet, User
+from bookings.models import Booking, Equipment, Handover, StudioSet, User
 from hengdian import roles
 from workshops.models import Session
 
@@ -30,8 +30,20 @@ def test_seed_demo_is_idempotent():
     )
     assert counts == again
     assert counts[0] >= 12
-    assert Booking.objects.bookings().count() == 2
+    # Red Lantern's plan (one part confirmed, one requested); Silver Bamboo's shoot today and last week's.
+    assert Booking.objects.bookings().count() == 4
     assert set(Booking.objects.bookings().values_list("status", flat=True)) == {"requested", "confirmed"}
+    # Tagged units for the camera kits, gimbals and LED panels; a kit; one unit overdue, one collected today.
+    assert set(Equipment.objects.filter(tracks_units=True).values_list("slug", flat=True)) == {
+        "vertical-camera-kit",
+        "three-axis-gimbal",
+        "led-panel-1x1",
+    }
+    assert Equipment.objects.get(slug="vertical-interview-package").components.count() == 4
+    assert sorted(Handover.objects.out().values_list("unit__asset_tag", flat=True)) == [
+        "CAM-0012",
+        "GIM-0010",
+    ]
     # and one change asked for the confirmed booking, waiting for the desk
     assert Booking.objects.filter(status=Booking.Status.CHANGE, change_of__status="confirmed").count() == 1
     assert User.objects.filter(is_staff=True).exists()

@@ -17,7 +17,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.db import connection
 from django.utils import timezone
 
-from bookings.models import Booking, BookingItem, Crew, Equipment, PlanItem, StudioSet, User
+from bookings.models import Booking, BookingItem, Crew, Equipment, KitComponent, PlanItem, StudioSet, User
 from bookings.models.outbox import Notification
 from hengdian.bench.data import BENCH_EMAIL_DOMAIN, DEMO_CREW_EMAIL
 from workshops.models import Enrolment, Session
@@ -167,12 +167,23 @@ def invariants(*, session_pk: int | None) -> dict:
 def _units_over_stock() -> list[str]:
     today = timezone.localdate()
     held = defaultdict(int)
+    # A kit holds its components, not units of its own.
+    parts = defaultdict(list)
+    for kit_id, component_id, per_kit in KitComponent.objects.values_list(
+        "kit_id", "component_id", "quantity"
+    ):
+        parts[kit_id].append((component_id, per_kit))
+
+    def hold(equipment_id: int, day, quantity: int) -> None:
+        for kind, per_unit in parts.get(equipment_id) or [(equipment_id, 1)]:
+            held[kind, day] += quantity * per_unit
+
     live = Booking.objects.filter(status__in=Booking.HOLDING_STATUSES, end_date__gte=today)
     for equipment_id, quantity, start, end in BookingItem.objects.filter(booking__in=live).values_list(
         "equipment_id", "quantity", "booking__start_date", "booking__end_date"
     ):
         for n in range((end - start).days + 1):
-            held[equipment_id, start + timedelta(days=n)] += quantity
+            hold(equipment_id, start + timedelta(days=n), quantity)
     plan_days = defaultdict(set)
     for plan_id, start, end in live.values_list("plan_id", "start_date", "end_date"):
         plan_days[plan_id].update(start + timedelta(days=n) for n in range((end - start).days + 1))
@@ -180,7 +191,7 @@ def _units_over_stock() -> list[str]:
         "plan_id", "equipment_id", "quantity"
     ):
         for day in plan_days[plan_id]:
-            held[equipment_id, day] += quantity
+            hold(equipment_id, day, quantity)
     stock = dict(Equipment.objects.values_list("pk", "stock"))
     return [f"{pk} on {day}: {n} of {stock[pk]}" for (pk, day), n in sorted(held.items()) if n > stock[pk]]
 

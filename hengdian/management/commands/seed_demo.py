@@ -1,4 +1,4 @@
-"""Load demo data: sets, equipment, workshops, two staff logins and a crew.
+"""Load demo data: sets, equipment (tagged units and a kit), workshops, staff logins and two crews.
 
 Safe to run again: existing rows (matched by slug or email) are left as they are,
 except that the catalogue texts (in English, Chinese and Spanish) are brought up to date.
@@ -17,21 +17,33 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bookings import services
-from bookings.models import Crew, DayRange, Equipment, StudioSet, User
+from bookings.models import Crew, DayRange, Equipment, EquipmentUnit, KitComponent, StudioSet, User
 from hengdian import roles
 from workshops.models import Enrolment, Session, Workshop
 
 DEMO_PASSWORD = "hengdian-demo-2025"  # noqa: S105 - printed on purpose: demo logins only
 STAFF_EMAIL = "staff@hengdian.example"
 VISA_EMAIL = "visa@hengdian.example"
+STORE_EMAIL = "store@hengdian.example"
 # The demo staff logins' authenticator key (development only: it is public).
 # Add it to an authenticator app, or print the current code with `manage.py demo_totp_code`.
 DEMO_TOTP_KEY = "48656e676469616e2d73747564696f2d64656d6f"
 DEMO_STAFF = [
     (STAFF_EMAIL, "Studio desk", [roles.BOOKING_DESK, roles.WORKSHOP_DESK]),
     (VISA_EMAIL, "Visa desk", [roles.VISA_OFFICER]),
+    (STORE_EMAIL, "Equipment store", [roles.EQUIPMENT_STORE]),
 ]
 CREW_EMAIL = "coordinator@redlantern.example"
+SECOND_CREW_EMAIL = "producer@silverbamboo.example"
+# Kinds the store hands out by asset tag: (slug, tag prefix); one unit per unit of today's stock.
+TAGGED = [("vertical-camera-kit", "CAM"), ("three-axis-gimbal", "GIM"), ("led-panel-1x1", "LED")]
+KIT_SLUG = "vertical-interview-package"
+KIT_COMPONENTS = [
+    ("vertical-camera-kit", 1),
+    ("three-axis-gimbal", 1),
+    ("led-panel-1x1", 2),
+    ("wireless-lav-set", 1),
+]
 
 
 def T(en: str, zh: str, es: str) -> dict[str, str]:
@@ -680,6 +692,22 @@ EQUIPMENT = [
             ),
         ),
     ),
+    (
+        KIT_SLUG,
+        E.CAMERA_KIT,
+        1700,
+        0,  # a kit owns no units: its components do
+        texts(
+            name=T("Vertical interview package", "竖屏访谈套装", "Paquete de entrevista vertical"),
+            description=T(
+                "One vertical camera kit, a three-axis gimbal, two LED panels and a wireless lavalier set, "
+                "booked as one line at a package rate.",
+                "一套竖屏摄影机套装、一台三轴稳定器、两盏LED平板灯和一套无线领夹麦克风，作为一项以套装价预订。",
+                "Un kit de cámara vertical, un estabilizador de tres ejes, dos paneles LED y un juego de "
+                "micrófonos inalámbricos, reservados como una sola línea a precio de paquete.",
+            ),
+        ),
+    ),
 ]
 
 VENUE = texts(
@@ -843,6 +871,7 @@ class Command(BaseCommand):
                 slug=slug,
                 defaults={"category": category, "daily_rate": Decimal(rate), "stock": stock},
             )
+        created += self._demo_store()
         today = timezone.localdate()
         for slug, fee, sessions, workshop_texts in WORKSHOPS:
             created += _put_texts(
@@ -878,12 +907,16 @@ class Command(BaseCommand):
             )
             created += 1
         created += self._demo_bookings()
+        created += self._demo_store_day()
         created += self._demo_enrolments()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} rows created)."))
         self.stdout.write(f"  Crew owner:   {CREW_EMAIL} / {DEMO_PASSWORD}  (http://127.0.0.1:8000/)")
         self.stdout.write(f"  Studio desk:  {STAFF_EMAIL} / {DEMO_PASSWORD}  (booking and workshop desk)")
         self.stdout.write(
             f"  Visa desk:    {VISA_EMAIL} / {DEMO_PASSWORD}  (visa officer: passport data, letters)"
+        )
+        self.stdout.write(
+            f"  Store:        {STORE_EMAIL} / {DEMO_PASSWORD}  (equipment store: pick-up and return)"
         )
         self.stdout.write(
             "  Staff open http://127.0.0.1:8000/admin/ with the password, then a code from an authenticator."
@@ -912,6 +945,79 @@ class Command(BaseCommand):
                     user=user, name="Demo authenticator", key=DEMO_TOTP_KEY, confirmed=True
                 )
         return created
+
+    def _demo_store(self) -> int:
+        """Asset-tagged units for the camera kits, gimbals and LED panels, and one kit."""
+        created = 0
+        for slug, prefix in TAGGED:
+            kind = Equipment.objects.get(slug=slug)
+            if kind.tracks_units:
+                continue
+            for n in range(1, kind.stock + 1):
+                tag = f"{prefix}-{n:04d}"
+                if not EquipmentUnit.objects.filter(asset_tag=tag).exists():
+                    services.unit_add(equipment=kind, asset_tag=tag, serial_number=f"{prefix}{20250000 + n}")
+                    created += 1
+            services.equipment_track_units(equipment=kind, tracks=True)
+        kit = Equipment.objects.get(slug=KIT_SLUG)
+        for slug, quantity in KIT_COMPONENTS:
+            _component, new = KitComponent.objects.get_or_create(
+                kit=kit, component=Equipment.objects.get(slug=slug), defaults={"quantity": quantity}
+            )
+            created += int(new)
+        return created
+
+    def _demo_store_day(self) -> int:
+        """A second crew shooting today, its units partly collected, and last week's gimbal still out,
+        so the store's counter page and the overdue email have something to show."""
+        if User.objects.filter(email=SECOND_CREW_EMAIL).exists():
+            return 0
+        crew = Crew.objects.create(
+            name="Silver Bamboo Media", contact_phone="+86 579 8655 2020", country="CN"
+        )
+        member = User.objects.create_user(
+            email=SECOND_CREW_EMAIL,
+            password=DEMO_PASSWORD,
+            first_name="Producer",
+            crew=crew,
+            crew_role=User.CrewRole.OWNER,
+        )
+        staff = User.objects.get(email=STAFF_EMAIL)
+        today = timezone.localdate()
+        earlier = timezone.now() - timedelta(days=6)
+        kinds = {e.slug: e for e in Equipment.objects.filter(slug__in=[s for s, _p in TAGGED] + [KIT_SLUG])}
+        # Last week's shoot, over yesterday: one gimbal never came back.
+        past = services.booking_request(
+            crew=crew,
+            studio_set=StudioSet.objects.get(slug="modern-ceo-office"),
+            days=DayRange(today - timedelta(days=5), today - timedelta(days=1)),
+            items=[services.ItemRequest(kinds["three-axis-gimbal"], 1)],
+            by=member,
+            now=earlier,
+        )
+        services.booking_confirm(booking=past, by=staff, now=earlier)
+        services.handover_check_out(
+            line=past.items.get(),
+            asset_tags=["GIM-0010"],
+            collected_by=member,
+            by=staff,
+            now=earlier + timedelta(days=1),
+        )
+        # Today's shoot: two camera kits and an interview package; one camera collected so far.
+        shoot = services.booking_request(
+            crew=crew,
+            studio_set=StudioSet.objects.get(slug="hospital-ward"),
+            days=DayRange(today, today + timedelta(days=2)),
+            items=[
+                services.ItemRequest(kinds["vertical-camera-kit"], 2),
+                services.ItemRequest(kinds[KIT_SLUG], 1),
+            ],
+            by=member,
+        )
+        services.booking_confirm(booking=shoot, by=staff)
+        line = shoot.items.get(equipment=kinds["vertical-camera-kit"])
+        services.handover_check_out(line=line, asset_tags=["CAM-0012"], collected_by=member, by=staff)
+        return 3
 
     def _demo_enrolments(self) -> int:
         """Fill the small Spanish-language session, so its waiting list can be tried."""
