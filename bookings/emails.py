@@ -1055,7 +1055,11 @@ def store_shortage_notify(*, handover, bookings: Sequence[Booking]) -> int:
                 % {"tag": unit.asset_tag, "kind": unit.equipment.name}
             ],
             facts=[
-                (b.reference, f"{b.crew.name} · {studio_date(b.start_date)} – {studio_date(b.end_date)}")
+                (
+                    b.reference,
+                    _("%(crew)s, short on %(days)s")
+                    % {"crew": b.crew.name, "days": ", ".join(studio_date(d) for d in b.short_days)},
+                )
                 for b in bookings
             ],
             link_label=_("Open the equipment occupancy"),

@@ -802,7 +802,8 @@ def bookings_under_blackout(
     units: int = 0,
     exclude: Blackout | None = None,
 ) -> list[Booking]:
-    """Active bookings that a new (or changed) blackout would cut into, by reference.
+    """Active bookings that a new (or changed) blackout would cut into, by reference; for equipment,
+    each with the days it would be short on (``short_days``).
 
     For a set: every active booking with a shoot day in the blackout. For equipment: the bookings
     holding the kind (on their own lines or through a kit) on a day where what they hold, other
@@ -848,7 +849,13 @@ def bookings_under_blackout(
         .select_related("crew")
         .order_by("start_date", "reference")
     )
-    return [b for b in candidates if any(b.start_date <= day <= b.end_date for day in short)]
+    hit = []
+    for booking in candidates:
+        # The days it is short on, for whoever must tell the crew.
+        booking.short_days = [day for day in short if booking.start_date <= day <= booking.end_date]
+        if booking.short_days:
+            hit.append(booking)
+    return hit
 
 
 # --- A booking's timeline, as its crew sees it -----------------------------------

@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -21,7 +21,15 @@ from hengdian.headers import permissions_policy_header
 from .. import services
 from ..images import ReencodedImageFormField
 from ..labels import labels_pdf
-from ..models import BookingItem, EquipmentUnit, Handover, KitComponent, PlanItem, normalize_asset_tag
+from ..models import (
+    Booking,
+    BookingItem,
+    EquipmentUnit,
+    Handover,
+    KitComponent,
+    PlanItem,
+    normalize_asset_tag,
+)
 from ..services import store
 from ..translation import in_every_language
 from .base import RecordOnlyAdmin, studio_today
@@ -125,10 +133,18 @@ class HandoverStateFilter(admin.SimpleListFilter):
             return queryset.filter(returned_at__isnull=False)
         if self.value() == "overdue":
             today = studio_today()
-            # A part's line after its booking's last day; a whole-plan line after its plan's last part.
-            late_items = Q(booking_item__booking__end_date__lt=today)
-            late_plans = Q(plan_item__isnull=False) & ~Q(plan_item__plan__bookings__end_date__gte=today)
-            return queryset.filter(returned_at__isnull=True).filter(late_items | late_plans).distinct()
+            # A part's line after its booking's last day; a whole-plan line after its plan's last
+            # confirmed (or completed) part.
+            live = (Booking.Status.CONFIRMED, Booking.Status.COMPLETED)
+            late_items = Q(booking_item__booking__end_date__lt=today, booking_item__booking__status__in=live)
+            plan_goes_on = Booking.objects.filter(
+                plan_id=OuterRef("plan_item__plan_id"),
+                change_of__isnull=True,
+                status__in=live,
+                end_date__gte=today,
+            )
+            late_plans = Q(plan_item__isnull=False) & ~Exists(plan_goes_on)
+            return queryset.filter(returned_at__isnull=True).filter(late_items | late_plans)
         return queryset
 
 

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from bookings import selectors, services
 from bookings.models import (
@@ -288,6 +289,13 @@ def test_a_damaged_return_takes_the_unit_off_later_days_and_tells_the_desk_which
     assert told.recipient == "desk@hengdian.example"
     assert later.reference in told.body_text and fine.reference not in told.body_text
     assert "CAM-0001" in told.body_text
+    # The days each booking is short on: the current shoot's two (one camera of two is left), the later one's three.
+    assert [d for b in handover.short_bookings for d in b.short_days] == [
+        today(),
+        today() + timedelta(days=1),
+        *[today() + timedelta(days=n) for n in (5, 6, 7)],
+    ]
+    assert date_format(today() + timedelta(days=6), "DATE_FORMAT") in told.body_text
 
     with pytest.raises(BookingError, match="Not enough"):
         confirmed_booking(kind, 2, start=today() + timedelta(days=40))

@@ -5,10 +5,12 @@ import subprocess
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings import services
 from bookings.models import EquipmentUnit, Handover
@@ -359,3 +361,25 @@ def test_ticking_tracks_units_in_the_admin_makes_the_stock_the_units_owned(clien
     assert (kind.tracks_units, kind.stock) == (True, 4)
     page = client.get(url).text
     assert 'name="stock"' not in page  # counted from the units from now on
+
+
+@pytest.mark.django_db
+def test_the_handovers_list_filters_the_overdue_units(client, staff_admin):
+    kind = tracked_kind(["CAM-0001", "CAM-0002", "CAM-0003"])
+    past = confirmed_booking(kind, 1, days=1)
+    running = confirmed_booking(kind, 1, days=3)
+    back = confirmed_booking(kind, 1, days=1)
+    for booking, tag in ((past, "CAM-0001"), (running, "CAM-0002"), (back, "CAM-0003")):
+        services.handover_check_out(
+            line=line_of(booking), asset_tags=[tag], collected_by_name="Lin", by=booking.created_by
+        )
+    services.handover_return(asset_tag="CAM-0003", condition="ok", by=back.created_by)
+    url = reverse("admin:bookings_handover_changelist")
+
+    with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
+        login_staff(client, staff_admin)
+        overdue = client.get(url, {"state": "overdue"}).text
+        out = client.get(url, {"state": "out"}).text
+
+    assert "CAM-0001" in overdue and "CAM-0002" not in overdue and "CAM-0003" not in overdue
+    assert "CAM-0001" in out and "CAM-0002" in out and "CAM-0003" not in out
