@@ -52,6 +52,8 @@ Line = BookingItem | PlanItem
 
 
 # --- Units -------------------------------------------------------------------------
+# Locks name ``of=("self",)`` wherever rows are read with their related rows: PostgreSQL would
+# otherwise lock the joined rows too (the kind's, the booking's), in an order nobody chose.
 
 
 def _lock_kind(equipment: Equipment) -> Equipment:
@@ -126,7 +128,7 @@ def _close_repair(unit: EquipmentUnit, today: date) -> None:
 
 
 def _locked_unit(unit: EquipmentUnit) -> EquipmentUnit:
-    return EquipmentUnit.objects.select_for_update().select_related("equipment").get(pk=unit.pk)
+    return EquipmentUnit.objects.select_for_update(of=("self",)).select_related("equipment").get(pk=unit.pk)
 
 
 def unit_mark_repaired(*, unit: EquipmentUnit, by: User, now: datetime | None = None) -> EquipmentUnit:
@@ -260,8 +262,14 @@ def _locked_line(line: Line) -> Line:
     # The line's row is the queue for its own count: two counters serving one line do not both
     # hand out its last unit.
     if isinstance(line, BookingItem):
-        return BookingItem.objects.select_for_update().select_related("booking", "equipment").get(pk=line.pk)
-    return PlanItem.objects.select_for_update().select_related("plan", "equipment").get(pk=line.pk)
+        return (
+            BookingItem.objects.select_for_update(of=("self",))
+            .select_related("booking", "equipment")
+            .get(pk=line.pk)
+        )
+    return (
+        PlanItem.objects.select_for_update(of=("self",)).select_related("plan", "equipment").get(pk=line.pk)
+    )
 
 
 def handover_check_out(
@@ -315,7 +323,7 @@ def handover_check_out(
             )
         needs = line_needs(line, kit_components([line.equipment_id]))
         units = list(
-            EquipmentUnit.objects.select_for_update()
+            EquipmentUnit.objects.select_for_update(of=("self",))
             .filter(asset_tag__in=tags)
             .select_related("equipment")
             .order_by("pk")
@@ -409,8 +417,12 @@ def handover_return(
     if condition == Handover.Condition.DAMAGED and not note.strip():
         raise BookingError(_("Say what is damaged."), field="return_note")
     with transaction.atomic():
+        # The kind's row first, then the unit's, in the order retiring a unit takes them.
+        kind_id = EquipmentUnit.objects.filter(asset_tag=tag).values_list("equipment_id", flat=True).first()
+        if kind_id is not None and condition == Handover.Condition.DAMAGED:
+            Equipment.objects.select_for_update().get(pk=kind_id)
         unit = (
-            EquipmentUnit.objects.select_for_update()
+            EquipmentUnit.objects.select_for_update(of=("self",))
             .select_related("equipment")
             .filter(asset_tag=tag)
             .first()
@@ -436,7 +448,6 @@ def handover_return(
             handover.return_photo = photo
         handover.save()
         if condition == Handover.Condition.DAMAGED:
-            _lock_kind(unit.equipment)
             short = bookings_short_after_losing(equipment=unit.equipment, units=1, today=today)
             Blackout.objects.create(
                 equipment=unit.equipment,

@@ -436,3 +436,33 @@ def test_a_kit_is_handed_out_as_units_of_its_tagged_components():
 
     state = line_states_for(bookings=[booking], today=today())[key]
     assert (state.state, state.out, state.needed) == (LineState.OUT, 3, 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_taking_back_the_same_unit_at_once_record_one_return():
+    kind = tracked_kind(["CAM-0001"])
+    booking = confirmed_booking(kind, 1)
+    clerks = [StaffFactory(), StaffFactory()]
+    services.handover_check_out(
+        line=line_of(booking), asset_tags=["CAM-0001"], collected_by_name="Lin", by=clerks[0]
+    )
+
+    def take_back(i: int):
+        try:
+            return services.handover_return(
+                asset_tag="CAM-0001", condition=("ok", "damaged")[i], note="Dent", by=clerks[i]
+            )
+        except BookingError as exc:
+            return exc
+        finally:
+            connection.close()
+
+    results = run_concurrently(2, take_back)
+
+    assert sum(isinstance(r, Handover) for r in results) == 1, results
+    assert "not out" in str(next(r for r in results if isinstance(r, BookingError))), results
+    handover = Handover.objects.get()
+    unit = EquipmentUnit.objects.get()
+    # The unit's state follows the one return that was recorded.
+    assert unit.status == ("in_repair" if handover.condition == "damaged" else "available")
+    assert Blackout.objects.filter(unit=unit).count() == (handover.condition == "damaged")
