@@ -68,6 +68,11 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/bookings/booking/occupancy/", STAFF),
     ("/admin/bookings/booking/equipment-occupancy/", STAFF),
     ("/admin/bookings/booking/export/", STAFF),
+    ("/admin/bookings/handover/store/", STAFF),
+    ("/admin/bookings/handover/", STAFF),
+    ("/admin/bookings/equipmentunit/", STAFF),
+    ("/admin/bookings/equipmentunit/add/", STAFF),
+    ("/admin/bookings/equipment/{kit_pk}/change/", STAFF),
     ("/admin/bookings/studioset/", STAFF),
     ("/admin/bookings/studioset/{set_pk}/change/", STAFF),
     ("/admin/bookings/studioset/{set_pk}/history/", STAFF),
@@ -104,7 +109,7 @@ def demo_objects() -> Demo:
     from django.utils import timezone
 
     from bookings.models import Booking, Equipment, Notification, StudioSet, User
-    from hengdian.management.commands.seed_demo import CREW_EMAIL
+    from hengdian.management.commands.seed_demo import CREW_EMAIL, KIT_SLUG
     from workshops.models import Enrolment, Session
 
     from .factories import CrewMemberFactory, StaffMemberFactory
@@ -114,7 +119,9 @@ def demo_objects() -> Demo:
     member = User.objects.filter(crew=crew_member.crew).exclude(pk=crew_member.pk).first()
     if member is None:
         member = CrewMemberFactory(crew=crew_member.crew)
-    staff = StaffMemberFactory(roles=[roles.BOOKING_DESK, roles.WORKSHOP_DESK, roles.VISA_OFFICER])
+    staff = StaffMemberFactory(
+        roles=[roles.BOOKING_DESK, roles.WORKSHOP_DESK, roles.VISA_OFFICER, roles.EQUIPMENT_STORE]
+    )
     booking = Booking.objects.bookings().filter(crew=crew_member.crew).order_by("start_date").first()
     requested = Booking.objects.filter(status=Booking.Status.REQUESTED).order_by("start_date").first()
     confirmed = (
@@ -136,6 +143,7 @@ def demo_objects() -> Demo:
             "set": studio_set.slug,
             "set_pk": str(studio_set.pk),
             "equipment_pk": str(Equipment.objects.order_by("pk").first().pk),
+            "kit_pk": str(Equipment.objects.get(slug=KIT_SLUG).pk),
             "workshop": session.workshop.slug,
             "workshop_pk": str(session.workshop.pk),
             "session": str(session.pk),

@@ -146,6 +146,12 @@ class KitComponentForm(forms.ModelForm):
 
 
 class KitComponentFormSet(forms.BaseInlineFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            # The table's "Delete?" heading is no label: name each row's box for screen readers.
+            form.fields["DELETE"].widget.attrs["aria-label"] = gettext("Remove from the kit")
+
     def clean(self):
         super().clean()
         if any(self.errors) or not self.instance.pk:
@@ -175,7 +181,6 @@ class KitComponentInline(NamedInputsMixin, admin.TabularInline):
     form = KitComponentForm
     formset = KitComponentFormSet
     fields = ["component", "quantity"]
-    autocomplete_fields = ["component"]
     extra = 0
 
 

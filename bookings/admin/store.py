@@ -60,7 +60,6 @@ class EquipmentUnitAdmin(HistoryAdminMixin, NamedInputsMixin, admin.ModelAdmin):
     list_filter = ["status", "equipment"]
     list_select_related = ["equipment"]
     search_fields = ["asset_tag", "serial_number", *in_every_language("equipment__name")]
-    autocomplete_fields = ["equipment"]
     actions = ["print_labels", "mark_repaired", "retire"]
 
     def get_readonly_fields(self, request, obj=None):
