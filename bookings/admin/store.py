@@ -292,6 +292,11 @@ class HandoverAdmin(HistoryAdminMixin, RecordOnlyAdmin):
                 if form.is_valid() and self._hand_out(request, form, line):
                     return redirect(f"{request.path}#line-{key}")
                 bound[key] = form
+            elif action == "repaired":
+                if not request.user.has_perm("bookings.change_equipmentunit"):
+                    raise PermissionDenied
+                self._repaired(request, request.POST.get("unit", ""))
+                return redirect(f"{request.path}#in-repair")
             else:
                 return HttpResponse(gettext("Unknown action."), status=400)
         cards = store.store_day(today=today)
@@ -309,6 +314,8 @@ class HandoverAdmin(HistoryAdminMixin, RecordOnlyAdmin):
             "return_form": return_form,
             "can_hand_out": request.user.has_perm("bookings.add_handover"),
             "can_take_back": request.user.has_perm("bookings.change_handover"),
+            "in_repair": store.units_in_repair(),
+            "can_repair": request.user.has_perm("bookings.change_equipmentunit"),
         }
         response = TemplateResponse(request, "admin/bookings/store.html", context)
         # The one page that may use the camera: to scan asset tags (the rest of the site may not).
@@ -338,6 +345,18 @@ class HandoverAdmin(HistoryAdminMixin, RecordOnlyAdmin):
             % {"tags": ", ".join(h.unit.asset_tag for h in made), "name": made[0].collected_by_name},
         )
         return True
+
+    def _repaired(self, request: HttpRequest, pk: str) -> None:
+        unit = EquipmentUnit.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+        if unit is None:
+            messages.error(request, gettext("That unit no longer exists; reload the page."))
+            return
+        try:
+            services.unit_mark_repaired(unit=unit, by=request.user)
+        except services.BookingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, gettext("%(tag)s is available again.") % {"tag": unit.asset_tag})
 
     def _take_back(self, request: HttpRequest, form: ReturnForm) -> bool:
         data = form.cleaned_data

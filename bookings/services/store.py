@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -538,6 +538,8 @@ class StoreLine:
     handovers: list[Handover]
     state: LineState
     can_hand_out: bool
+    # A kit's components that carry no tags (cables, a lavalier set): handed over with it, uncounted.
+    untagged: list[tuple[Equipment, int]]
 
     @property
     def key(self) -> str:
@@ -579,7 +581,8 @@ def _store_lines(
     for item, part in candidates:
         needs = line_needs(item, components)
         if not needs:
-            if part is None or part.status == Booking.Status.CONFIRMED:
+            shooting = [p for p in ([part] if part else parts) if p.status == Booking.Status.CONFIRMED]
+            if any(p.start_date <= today <= p.end_date for p in shooting):
                 untracked.append(item)
             continue
         if part is not None:
@@ -593,7 +596,12 @@ def _store_lines(
         )
         live = part.status == Booking.Status.CONFIRMED if part is not None else True
         can = bool(days) and live and days.start <= today <= days.end and state.out < state.needed
-        tracked.append(StoreLine(item, part, days, needs, handovers, state, can))
+        untagged = [
+            (c.component, c.quantity * item.quantity)
+            for c in components.get(item.equipment_id, ())
+            if not c.component.tracks_units
+        ]
+        tracked.append(StoreLine(item, part, days, needs, handovers, state, can, untagged))
     return tracked, untracked
 
 
@@ -707,3 +715,14 @@ def equipment_lines_with_states(
     return [(i, states.get(f"item-{i.pk}")) for i in items] + [
         (i, states.get(f"planitem-{i.pk}")) for i in plan_items
     ]
+
+
+def units_in_repair() -> list[EquipmentUnit]:
+    """Units in repair, each with the day it went (``since``) and what was damaged (``damage``): one query."""
+    repair = Blackout.objects.filter(unit=OuterRef("pk"), end_date=REPAIR_OPEN_END)
+    return list(
+        EquipmentUnit.objects.filter(status=Unit.IN_REPAIR)
+        .select_related("equipment")
+        .annotate(since=Subquery(repair.values("start_date")[:1]), damage=Subquery(repair.values("note")[:1]))
+        .order_by("equipment__name", "asset_tag")
+    )

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -208,8 +209,8 @@ def _shooting_today(plans: int) -> None:
 def test_the_counter_page_uses_a_fixed_number_of_queries(clerk_client, django_assert_num_queries, plans):
     _shooting_today(plans)
     # session, user, device, groups' permissions; plans under way; units out; plans; their parts,
-    # lines, line handovers, whole-plan lines, their handovers, crew members; kits
-    with django_assert_num_queries(14):
+    # lines, line handovers, whole-plan lines, their handovers, crew members; kits; units in repair
+    with django_assert_num_queries(15):
         page = clerk_client.get(reverse(URL))
     assert page.text.count('class="store-card') == plans
 
@@ -383,3 +384,47 @@ def test_the_handovers_list_filters_the_overdue_units(client, staff_admin):
 
     assert "CAM-0001" in overdue and "CAM-0002" not in overdue and "CAM-0003" not in overdue
     assert "CAM-0001" in out and "CAM-0002" in out and "CAM-0003" not in out
+
+
+@pytest.mark.django_db
+def test_a_unit_back_from_repair_is_marked_repaired_at_the_counter(clerk_client):
+    kind = tracked_kind(["CAM-0001"])
+    booking = confirmed_booking(kind, 1)
+    services.handover_check_out(
+        line=line_of(booking), asset_tags=["CAM-0001"], collected_by_name="Lin", by=booking.created_by
+    )
+    services.handover_return(
+        asset_tag="CAM-0001", condition="damaged", note="Loose mount", by=booking.created_by
+    )
+    unit = EquipmentUnit.objects.get()
+
+    page = clerk_client.get(reverse(URL)).text
+    assert 'data-unit="CAM-0001"' in page and "Loose mount" in page
+
+    viewer = login_staff(Client(), StaffMemberFactory(roles=[VIEWER]))
+    assert viewer.post(reverse(URL), {"action": "repaired", "unit": unit.pk}).status_code == 403
+    response = clerk_client.post(reverse(URL), {"action": "repaired", "unit": unit.pk}, follow=True)
+
+    assert "CAM-0001 is available again." in response.text
+    assert EquipmentUnit.objects.get().status == EquipmentUnit.Status.AVAILABLE
+    assert 'data-unit="CAM-0001"' not in response.text
+    again = clerk_client.post(reverse(URL), {"action": "repaired", "unit": unit.pk}, follow=True)
+    assert "is not in repair" in again.text
+
+
+@pytest.mark.django_db
+def test_a_kit_line_at_the_counter_lists_its_tagged_and_untagged_parts(clerk_client):
+    from ..factories import EquipmentFactory, KitComponentFactory
+
+    camera = tracked_kind(["CAM-0001"], name_en="Camera kit")
+    cable = EquipmentFactory(stock=50, name_en="SDI cable")
+    kit = EquipmentFactory(stock=0, name_en="Interview package")
+    KitComponentFactory(kit=kit, component=camera, quantity=1)
+    KitComponentFactory(kit=kit, component=cable, quantity=4)
+    booking = confirmed_booking(kit, 1)
+
+    block = _line_block(clerk_client.get(reverse(URL)).text, f"item-{line_of(booking).pk}")
+
+    assert "Hand out:" in block
+    assert "1 × Camera kit" in block
+    assert "With it, without tags: 4 × SDI cable" in block
