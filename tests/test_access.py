@@ -554,6 +554,10 @@ ADMIN_RULES: dict[str, Rule] = {
         lambda w: reverse("admin:bookings_booking_equipment_occupancy"),
         admin_page(holds("bookings.booking", "v")),
     ),
+    "admin:bookings_equipmentunit_labels": Rule(
+        lambda w: reverse("admin:bookings_equipmentunit_labels", args=[w.unit.equipment_id]),
+        admin_page(holds("bookings.equipmentunit", "v")),
+    ),
     "admin:bookings_handover_store": Rule(
         lambda w: reverse("admin:bookings_handover_store"), admin_page(holds("bookings.handover", "v"))
     ),

@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
@@ -196,7 +198,22 @@ class EquipmentAdmin(HistoryAdminMixin, TranslationAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Counted from the units (added, retired on the units' pages), never typed in.
-        return ["stock"] if obj is not None and obj.tracks_units else []
+        fields = ["stock"] if obj is not None and obj.tracks_units else []
+        return [*fields, "tagged_units"] if obj is not None and not obj.is_kit else fields
+
+    @admin.display(description=_("tagged units"))
+    def tagged_units(self, obj: Equipment) -> str:
+        owned = obj.units.owned().count()
+        units = reverse("admin:bookings_equipmentunit_changelist") + f"?equipment__id__exact={obj.pk}"
+        if not owned:
+            return format_html('<a href="{}">{}</a>', units, gettext("No units yet"))
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            units,
+            ngettext("%(count)d unit", "%(count)d units", owned) % {"count": owned},
+            reverse("admin:bookings_equipmentunit_labels", args=[obj.pk]),
+            gettext("Print their QR labels (PDF)"),
+        )
 
 
 class BlackoutAdminForm(forms.ModelForm):

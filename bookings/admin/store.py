@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext
@@ -24,6 +24,7 @@ from ..labels import labels_pdf
 from ..models import (
     Booking,
     BookingItem,
+    Equipment,
     EquipmentUnit,
     Handover,
     KitComponent,
@@ -62,6 +63,35 @@ class EquipmentUnitAdmin(HistoryAdminMixin, NamedInputsMixin, admin.ModelAdmin):
     search_fields = ["asset_tag", "serial_number", *in_every_language("equipment__name")]
     actions = ["print_labels", "mark_repaired", "retire"]
 
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "labels/<int:equipment_pk>/",
+                self.admin_site.admin_view(self.kind_labels_view),
+                name="{}_{}_labels".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def kind_labels_view(self, request: HttpRequest, equipment_pk: int) -> HttpResponse:
+        """The labels of every unit of one kind that is not retired."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        kind = get_object_or_404(Equipment, pk=equipment_pk)
+        return self._labels_response(
+            EquipmentUnit.objects.filter(equipment=kind)
+            .owned()
+            .select_related("equipment")
+            .order_by("asset_tag"),
+            filename=f"asset-labels-{kind.slug}.pdf",
+        )
+
+    def _labels_response(self, units, *, filename: str) -> HttpResponse:
+        response = HttpResponse(labels_pdf(units), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
     def get_readonly_fields(self, request, obj=None):
         # The tag is on the label and the kind decides the stock: both fixed once the unit exists.
         return ["equipment", "asset_tag", "status"] if obj else ["status"]
@@ -88,12 +118,10 @@ class EquipmentUnitAdmin(HistoryAdminMixin, NamedInputsMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Print QR labels for the selected units"), permissions=["view"])
     def print_labels(self, request, queryset):
-        response = HttpResponse(
-            labels_pdf(queryset.select_related("equipment").order_by("equipment__name", "asset_tag")),
-            content_type="application/pdf",
+        return self._labels_response(
+            queryset.select_related("equipment").order_by("equipment__name", "asset_tag"),
+            filename="asset-labels.pdf",
         )
-        response["Content-Disposition"] = 'attachment; filename="asset-labels.pdf"'
-        return response
 
     def _each(self, request, queryset, operation, done: str) -> None:
         succeeded = 0

@@ -428,3 +428,22 @@ def test_a_kit_line_at_the_counter_lists_its_tagged_and_untagged_parts(clerk_cli
     assert "Hand out:" in block
     assert "1 × Camera kit" in block
     assert "With it, without tags: 4 × SDI cable" in block
+
+
+@pytest.mark.django_db
+def test_a_kinds_page_links_its_units_and_a_sheet_of_their_labels(client, staff_admin):
+    kind = tracked_kind(["GIM-0001", "GIM-0002", "GIM-0003"], name_en="Gimbal")
+    services.unit_retire(unit=EquipmentUnit.objects.get(asset_tag="GIM-0003"), by=staff_admin)
+    login_staff(client, staff_admin)
+
+    page = client.get(reverse("admin:bookings_equipment_change", args=[kind.pk])).text
+    labels_url = reverse("admin:bookings_equipmentunit_labels", args=[kind.pk])
+    assert "2 units" in page and labels_url in page
+
+    response = client.get(labels_url)
+    assert response["Content-Type"] == "application/pdf"
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout
+    assert b"GIM-0001" in text and b"GIM-0002" in text and b"GIM-0003" not in text
+    assert client.get(reverse("admin:bookings_equipmentunit_labels", args=[999999])).status_code == 404
