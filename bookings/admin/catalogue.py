@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +13,7 @@ from hengdian.admin import NamedInputsMixin
 
 from .. import selectors, services
 from ..models import (
+    REPAIR_OPEN_END,
     Blackout,
     DayRange,
     Equipment,
@@ -225,6 +227,14 @@ class BlackoutAdminForm(forms.ModelForm):
         ),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "reason" in self.fields:
+            # A unit goes to repair from the store's counter, never as a blackout typed in here.
+            self.fields["reason"].choices = [
+                choice for choice in self.fields["reason"].choices if choice[0] != Blackout.Reason.REPAIR
+            ]
+
     def clean_equipment(self) -> Equipment | None:
         equipment = self.cleaned_data.get("equipment")
         if equipment is not None and equipment.is_kit:
@@ -262,7 +272,7 @@ class BlackoutAdminForm(forms.ModelForm):
 @admin.register(Blackout)
 class BlackoutAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     form = BlackoutAdminForm
-    list_display = ["start_date", "end_date", "studio_set", "equipment", "units", "reason", "note"]
+    list_display = ["start_date", "last_day", "studio_set", "equipment", "units", "reason", "note"]
     list_filter = ["reason", "studio_set", "equipment"]
     list_select_related = ["studio_set", "equipment"]
     search_fields = [*in_every_language("studio_set__name", "equipment__name"), "note"]
@@ -278,3 +288,16 @@ class BlackoutAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAdm
         "note",
         "close_over_bookings",
     ]
+
+    @admin.display(description=_("last day"), ordering="end_date")
+    def last_day(self, obj: Blackout) -> str:
+        if obj.unit_id is not None and obj.end_date == REPAIR_OPEN_END:
+            return gettext("until repaired")
+        return date_format(obj.end_date, "DATE_FORMAT")
+
+    # A unit's repair is kept by the store (taken back damaged, marked repaired): shown, never edited.
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and not (obj is not None and obj.unit_id)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.unit_id)

@@ -23,6 +23,7 @@ from .bookings import (
 from .catalogue import (
     LIST_SEPARATORS,
     MAX_CHANGEOVER_DAYS,
+    REPAIR_OPEN_END,
     SHOOT_DAY_STARTS,
     Blackout,
     DayRange,
@@ -42,6 +43,7 @@ __all__ = [
     "MAX_CHANGEOVER_DAYS",
     "REASON_MAX_LENGTH",
     "REFERENCE_ALPHABET",
+    "REPAIR_OPEN_END",
     "SHOOT_DAY_STARTS",
     "Blackout",
     "Booking",

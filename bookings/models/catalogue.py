@@ -13,6 +13,7 @@ from django.core.validators import (
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -234,6 +235,10 @@ class Equipment(models.Model):
         return self.stock
 
 
+# A repair blackout lasts until the unit is marked repaired; this last day stands for "not yet".
+REPAIR_OPEN_END = date(9999, 12, 31)
+
+
 class Blackout(models.Model):
     """A period when a set, or some units of an equipment kind, cannot be booked."""
 
@@ -302,6 +307,11 @@ class Blackout(models.Model):
         indexes = [models.Index(fields=["start_date", "end_date"])]
 
     def __str__(self) -> str:
+        if self.unit_id is not None and self.end_date == REPAIR_OPEN_END:
+            return gettext("%(unit)s in repair since %(start)s") % {
+                "unit": self.unit,
+                "start": self.start_date,
+            }
         what = self.studio_set or f"{self.units} × {self.equipment}"
         return f"{what}: {self.start_date} – {self.end_date}"
 

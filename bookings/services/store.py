@@ -26,6 +26,7 @@ from django.utils.translation import ngettext
 
 from .. import emails, history
 from ..models import (
+    REPAIR_OPEN_END,
     Blackout,
     Booking,
     BookingItem,
@@ -45,8 +46,6 @@ from .bookings import BookingError
 from .catalogue import equipment_check_stock
 
 Unit = EquipmentUnit.Status
-# A repair blackout lasts until the unit is marked repaired; this stands for "not yet".
-REPAIR_OPEN_END = date(9999, 12, 31)
 
 Line = BookingItem | PlanItem
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings import services
-from bookings.models import EquipmentUnit, Handover
+from bookings.models import Blackout, EquipmentUnit, Handover
 from hengdian.roles import EQUIPMENT_STORE, VIEWER
 
 from ..auth import login_staff
@@ -447,3 +447,25 @@ def test_a_kinds_page_links_its_units_and_a_sheet_of_their_labels(client, staff_
     ).stdout
     assert b"GIM-0001" in text and b"GIM-0002" in text and b"GIM-0003" not in text
     assert client.get(reverse("admin:bookings_equipmentunit_labels", args=[999999])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_repair_shows_among_the_blackouts_but_only_the_store_ends_it(client, staff_admin):
+    kind = tracked_kind(["CAM-0001"])
+    booking = confirmed_booking(kind, 1)
+    services.handover_check_out(
+        line=line_of(booking), asset_tags=["CAM-0001"], collected_by_name="Lin", by=booking.created_by
+    )
+    services.handover_return(asset_tag="CAM-0001", condition="damaged", note="Dent", by=booking.created_by)
+    repair = Blackout.objects.get()
+    login_staff(client, staff_admin)
+
+    listed = client.get(reverse("admin:bookings_blackout_changelist")).text
+    page = client.get(reverse("admin:bookings_blackout_change", args=[repair.pk])).text
+    deleted = client.post(reverse("admin:bookings_blackout_delete", args=[repair.pk]), {"post": "yes"})
+    add_page = client.get(reverse("admin:bookings_blackout_add")).text
+
+    assert "until repaired" in listed and "9999" not in listed
+    assert 'name="end_date"' not in page  # read-only
+    assert deleted.status_code == 403 and Blackout.objects.filter(pk=repair.pk).exists()
+    assert 'value="repair"' not in add_page
