@@ -950,6 +950,24 @@ def _store_recipients() -> list[tuple[str, str]]:
     return [(a, languages.get(a, settings.LANGUAGE_CODE)) for a in addresses]
 
 
+def _queue_for_staff(recipients: Sequence[tuple[str, str]], *, kind: str, event: str, build, **about) -> int:
+    """One message about ``event`` to each staff address, in its language; once per address."""
+    queued = 0
+    for address, language in recipients:
+        digest = hashlib.sha256(address.encode()).hexdigest()[:16]
+        queued += bool(
+            notification_queue_message(
+                kind=kind,
+                recipient=address,
+                language=language,
+                dedupe_key=f"{event}:staff:{digest}",
+                build=build,
+                **about,
+            )
+        )
+    return queued
+
+
 def _units_text(handovers: Sequence) -> str:
     return ", ".join(f"{h.unit.asset_tag} ({h.unit.equipment.name})" for h in handovers)
 
@@ -1018,20 +1036,15 @@ def store_overdue_notify(*, line, handovers: Sequence, last_day: date) -> int:
                 about_date=last_day,
             )
         )
-    for address, language in _store_recipients():
-        digest = hashlib.sha256(address.encode()).hexdigest()[:16]
-        queued += bool(
-            notification_queue_message(
-                kind=Kind.EQUIPMENT_OVERDUE_STORE,
-                recipient=address,
-                language=language,
-                dedupe_key=f"{event}:staff:{digest}",
-                build=store_message,
-                booking=booking,
-                plan=plan if booking is None else None,
-                about_date=last_day,
-            )
-        )
+    queued += _queue_for_staff(
+        _store_recipients(),
+        kind=Kind.EQUIPMENT_OVERDUE_STORE,
+        event=event,
+        build=store_message,
+        booking=booking,
+        plan=plan if booking is None else None,
+        about_date=last_day,
+    )
     return queued
 
 
@@ -1041,8 +1054,8 @@ def store_shortage_notify(*, handover, bookings: Sequence[Booking]) -> int:
 
     def message() -> Message:
         return Message(
-            subject=_("%(kind)s short after a damaged return: %(count)s")
-            % {"kind": unit.equipment.name, "count": ", ".join(b.reference for b in bookings[:5])},
+            subject=_("%(kind)s short after a damaged return: %(refs)s")
+            % {"kind": unit.equipment.name, "refs": ", ".join(b.reference for b in bookings[:5])},
             greeting=_("Hello,"),
             paragraphs=[
                 ngettext(
@@ -1067,16 +1080,6 @@ def store_shortage_notify(*, handover, bookings: Sequence[Booking]) -> int:
             signature=_("Hengdian Studio Booking"),
         )
 
-    queued = 0
-    for address, language in _staff_recipients():
-        digest = hashlib.sha256(address.encode()).hexdigest()[:16]
-        queued += bool(
-            notification_queue_message(
-                kind=Kind.EQUIPMENT_SHORT,
-                recipient=address,
-                language=language,
-                dedupe_key=f"store-short:{handover.pk}:{digest}",
-                build=message,
-            )
-        )
-    return queued
+    return _queue_for_staff(
+        _staff_recipients(), kind=Kind.EQUIPMENT_SHORT, event=f"store-short:{handover.pk}", build=message
+    )
