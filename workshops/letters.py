@@ -4,10 +4,9 @@ The wording is document content, not UI: a Chinese consulate expects Chinese and
 English whatever language the participant or the issuing staff member uses, so
 nothing here goes through gettext.
 
-Every font is embedded (subset), so a name is drawn as typed on any computer:
-DejaVu Sans for Latin, Greek and Cyrillic, and WenQuanYi Micro Hei (TrueType
-outlines, which reportlab can embed) for Chinese, Japanese, Korean and anything
-else DejaVu lacks. Both ship in ``fonts/`` with their licences.
+Every font is embedded (subset), so a name is drawn as typed on any computer
+(``bookings.pdf``: DejaVu Sans, and WenQuanYi Micro Hei for Chinese, Japanese,
+Korean and anything else DejaVu lacks).
 
 The planned entry and exit dates are the day before the session's first day and
 the day after its last (studio days): time to arrive and to leave, and inside
@@ -18,8 +17,6 @@ import functools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
-from pathlib import Path
-from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.utils import dateformat, timezone, translation
@@ -28,8 +25,6 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -42,13 +37,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .models import Enrolment, InvitationLetter
+from bookings.pdf import CJK, SANS, SANS_BOLD, markup, register_fonts
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-SANS = "DejaVuSans"
-SANS_BOLD = "DejaVuSans-Bold"
-CJK = "WenQuanYiMicroHei"
-CJK_FILE = FONT_DIR / "wqy-microhei.ttc"  # face 0: WenQuanYi Micro Hei; face 1 is its monospaced twin
+from .models import Enrolment, InvitationLetter
 
 STUDIO = "Hengdian World Studios"
 STUDIO_ZH = "横店影视城"
@@ -60,17 +51,6 @@ ADDRESS_ZH = "中华人民共和国浙江省东阳市横店镇 322118"
 # SimpleDocTemplate's frame insets the text by this much: the letterhead and footer line up with it.
 FRAME_PADDING = 6
 
-# Drawn with the CJK font even where DejaVu has a glyph: CJK punctuation and
-# full-width forms belong with the characters around them.
-CJK_RANGES = (
-    (0x1100, 0x11FF),  # Hangul Jamo
-    (0x2E80, 0x9FFF),  # CJK radicals, punctuation, kana, Hangul compatibility Jamo, ideographs
-    (0xAC00, 0xD7AF),  # Hangul syllables
-    (0xF900, 0xFAFF),
-    (0xFF00, 0xFFEF),
-    (0x20000, 0x10FFFF),
-)
-
 BODY = ParagraphStyle("body", fontName=SANS, fontSize=9, leading=12.5, spaceAfter=2)
 # Chinese has no spaces to break lines at: CJK wrapping breaks between any two characters.
 BODY_ZH = ParagraphStyle("body-zh", BODY, fontName=CJK, leading=13.5, spaceAfter=6, wordWrap="CJK")
@@ -79,37 +59,6 @@ TITLE = ParagraphStyle(
 )
 LABEL = ParagraphStyle("label", BODY, fontName=SANS_BOLD, fontSize=8, leading=11.5, spaceAfter=0)
 CELL = ParagraphStyle("cell", BODY, spaceAfter=0)
-
-
-@functools.cache
-def _register_fonts() -> None:
-    # Cached: parsing the font files once per process, not once per letter.
-    pdfmetrics.registerFont(TTFont(SANS, str(FONT_DIR / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(SANS_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
-    pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD, italic=SANS, boldItalic=SANS_BOLD)
-    pdfmetrics.registerFont(TTFont(CJK, str(CJK_FILE), subfontIndex=0))
-    # WenQuanYi has no bold face: <b> around Chinese keeps the regular one.
-    pdfmetrics.registerFontFamily(CJK, normal=CJK, bold=CJK, italic=CJK, boldItalic=CJK)
-
-
-def _needs_cjk_font(char: str) -> bool:
-    code = ord(char)
-    if any(low <= code <= high for low, high in CJK_RANGES):
-        return True
-    # Whatever DejaVu cannot draw (Thai, Devanagari …) goes to the larger font.
-    return code not in pdfmetrics.getFont(SANS).face.charToGlyph
-
-
-def _markup(text: str) -> str:
-    """Escape text for a Paragraph; runs DejaVu cannot draw switch to the CJK font."""
-    runs: list[tuple[bool, str]] = []
-    for char in text:
-        cjk = _needs_cjk_font(char)
-        if runs and runs[-1][0] == cjk:
-            runs[-1] = (cjk, runs[-1][1] + char)
-        else:
-            runs.append((cjk, char))
-    return "".join(f'<font name="{CJK}">{escape(run)}</font>' if cjk else escape(run) for cjk, run in runs)
 
 
 def _studio_day(value: date | datetime) -> date:
@@ -185,7 +134,7 @@ def _letterhead(canvas: Canvas, doc: SimpleDocTemplate, *, number: str) -> None:
 
 def _details_table(rows: list[tuple[str, str]]) -> Table:
     table = Table(
-        [[Paragraph(_markup(label), LABEL), Paragraph(_markup(value), CELL)] for label, value in rows],
+        [[Paragraph(markup(label), LABEL), Paragraph(markup(value), CELL)] for label, value in rows],
         colWidths=[52 * mm, None],
         hAlign="LEFT",
     )
@@ -228,11 +177,11 @@ def _costs(fee: Decimal) -> tuple[str, str]:
 def _story(letter: InvitationLetter) -> list[Flowable]:
     enrolment = letter.enrolment
     session = enrolment.session
-    name = _markup(enrolment.full_name)
+    name = markup(enrolment.full_name)
     # Each half in its own language, whatever language the issuing staff member's admin is in
     # (the catalogue's texts follow the active language, and Chinese falls back to English).
     with translation.override("en"):
-        title, venue = _markup(session.workshop.title), _markup(session.venue)
+        title, venue = markup(session.workshop.title), markup(session.venue)
         country, role = str(enrolment.nationality.name), str(enrolment.get_role_display())
     with translation.override("zh-hans"):
         title_zh, venue_zh = session.workshop.title, session.venue
@@ -251,23 +200,23 @@ def _story(letter: InvitationLetter) -> list[Flowable]:
         ("Planned exit / 计划离境日期", f"{_long_date(exit_)} / {_date_zh(exit_)}"),
     ]
     return [
-        Paragraph(_markup(f"Letter no. / 编号: {letter.number}"), CELL),
+        Paragraph(markup(f"Letter no. / 编号: {letter.number}"), CELL),
         Paragraph(
-            _markup(f"Date / 日期: {_long_date(letter.issued_at)} / {_date_zh(letter.issued_at)}"), BODY
+            markup(f"Date / 日期: {_long_date(letter.issued_at)} / {_date_zh(letter.issued_at)}"), BODY
         ),
-        Paragraph(_markup("邀请函 / Letter of Invitation"), TITLE),
+        Paragraph(markup("邀请函 / Letter of Invitation"), TITLE),
         *_pair(
             "To the Visa Section, Embassy or Consulate General of the People's Republic of China<br/>"
             "Dear Sir or Madam,",
             "中华人民共和国驻外使领馆签证处：<br/>尊敬的签证官：",
         ),
         *_pair(
-            f"{STUDIO} is pleased to invite <b>{name}</b>, a national of {_markup(country)}, "
+            f"{STUDIO} is pleased to invite <b>{name}</b>, a national of {markup(country)}, "
             f"to attend the workshop “{title}” from {_long_date(starts)} to {_long_date(ends)} "
             f"at {venue}, {STUDIO}, Dongyang, Zhejiang Province.",
-            _markup(f"{STUDIO_ZH}诚挚邀请{country_zh}公民 ")
+            markup(f"{STUDIO_ZH}诚挚邀请{country_zh}公民 ")
             + f"<b>{name}</b>"
-            + _markup(
+            + markup(
                 f" 于{_date_zh(starts)}至{_date_zh(ends)}在浙江省东阳市{STUDIO_ZH}（{venue_zh}）"
                 f"参加培训课程“{title_zh}”。"
             ),
@@ -277,27 +226,27 @@ def _story(letter: InvitationLetter) -> list[Flowable]:
             f"short-term and is not employment: {STUDIO} does not pay the participant a salary. "
             f"The participant plans to enter China on {_long_date(entry)} and to leave China on "
             f"{_long_date(exit_)}.",
-            _markup(
+            markup(
                 f"此次来访的目的是参加微短剧制作专业培训，属短期访问，不构成雇佣关系，{STUDIO_ZH}不向参加者支付任何报酬。"
                 f"参加者计划于{_date_zh(entry)}入境中国，并于{_date_zh(exit_)}离境。"
             ),
         ),
-        *_pair(_markup(costs_en), _markup(costs_zh)),
+        *_pair(markup(costs_en), markup(costs_zh)),
         _details_table(details),
         Spacer(1, 7),
         *_pair(
             "The participant will leave China and return home at the end of the workshop. "
             "We would be grateful for your favourable consideration of the visa application.",
-            _markup("参加者将于培训结束后离开中国返回本国。恳请贵处惠予办理签证为盼。"),
+            markup("参加者将于培训结束后离开中国返回本国。恳请贵处惠予办理签证为盼。"),
         ),
         # The signature never stands alone on a page.
         KeepTogether(
             [
-                Paragraph(_markup("Yours faithfully / 此致敬礼"), BODY),
+                Paragraph(markup("Yours faithfully / 此致敬礼"), BODY),
                 Spacer(1, 9 * mm),
                 HRFlowable(width=70 * mm, thickness=0.6, color=colors.black, hAlign="LEFT", spaceAfter=4),
-                Paragraph(_markup(settings.INVITATION_LETTER_SIGNATORY), CELL),
-                Paragraph(_markup(f"{STUDIO_ZH}{DEPARTMENT_ZH}"), CELL),
+                Paragraph(markup(settings.INVITATION_LETTER_SIGNATORY), CELL),
+                Paragraph(markup(f"{STUDIO_ZH}{DEPARTMENT_ZH}"), CELL),
             ]
         ),
     ]
@@ -305,7 +254,7 @@ def _story(letter: InvitationLetter) -> list[Flowable]:
 
 def invitation_letter_pdf(*, letter: InvitationLetter) -> bytes:
     """Render the letter; it needs no saved file or primary key, so it can run before the save."""
-    _register_fonts()
+    register_fonts()
     buffer = BytesIO()
     doc = SimpleDocTemplate(
         buffer,
