@@ -145,8 +145,9 @@ class CrewForm(forms.ModelForm):
 
     class Meta:
         model = Crew
-        fields = ["name", "contact_phone", "country"]
+        fields = ["name", "contact_phone", "country", "tax_id", "billing_address"]
         formfield_callback = country_formfield
+        widgets = {"billing_address": forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -154,7 +155,10 @@ class CrewForm(forms.ModelForm):
         self.fields["contact_phone"].widget.attrs.update(autocomplete="tel", inputmode="tel")
         self.helper = FormHelper()
         self.helper.form_tag = False
-        self.helper.layout = Layout("name", "contact_phone", "country")
+        self.helper.layout = Layout("name", "contact_phone", "country", "tax_id", "billing_address")
+
+    def clean_tax_id(self) -> str:
+        return " ".join(self.cleaned_data["tax_id"].split()).upper()
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())

@@ -26,6 +26,12 @@ class PlanReferenceConverter(_StringConverter):
     regex = "HD-P[0-9A-Z]{6}"
 
 
+class InvoiceNumberConverter(_StringConverter):
+    """An invoice number: the prefix in settings, the year, six digits."""
+
+    regex = "[A-Z][A-Z0-9-]{0,14}[A-Z0-9]-[0-9]{4}-[0-9]{6}"
+
+
 class TokenConverter(_StringConverter):
     """A URL-safe secret (``secrets.token_urlsafe``), no longer than its column."""
 
@@ -35,6 +41,7 @@ class TokenConverter(_StringConverter):
 register_converter(ReferenceConverter, "reference")
 register_converter(TokenConverter, "token")
 register_converter(PlanReferenceConverter, "plan_reference")
+register_converter(InvoiceNumberConverter, "invoice_number")
 
 app_name = "bookings"
 
@@ -66,4 +73,5 @@ urlpatterns = [
     ),
     path("plans/<plan_reference:reference>/", views.plan_detail, name="plan"),
     path("plans/<plan_reference:reference>/again/", views.plan_again, name="plan_again"),
+    path("invoices/<invoice_number:number>.pdf", views.invoice_pdf, name="invoice_pdf"),
 ]

@@ -51,7 +51,8 @@ from .forms import (
     SignupForm,
     TwoFactorCodeForm,
 )
-from .models import Booking, Crew, DayRange, Equipment, Notification, StudioSet, User
+from .invoices import invoice_pdf as render_invoice_pdf
+from .models import Booking, Crew, DayRange, Equipment, Invoice, Notification, StudioSet, User
 from .services import store
 
 SETS_PER_PAGE = 12
@@ -782,7 +783,10 @@ def _again_start(plan) -> date:
 
 def _render_plan(request: HttpRequest, plan, again_form, status: int = 200) -> HttpResponse:
     union = selectors.plan_days([b.days for b in plan.parts])
-    plan_lines = store.line_states_for(bookings=plan.parts, plan=plan, today=timezone.localdate())
+    # The page shows the whole plan's lines' states (each part's are on its own page).
+    plan_lines = store.line_states_for(
+        bookings=plan.parts, plan=plan, today=timezone.localdate(), items=[], plan_items=plan.items.all()
+    )
     return render(
         request,
         "bookings/plan_detail.html",
@@ -791,6 +795,7 @@ def _render_plan(request: HttpRequest, plan, again_form, status: int = 200) -> H
             "parts": plan.parts,
             "plan_days": len(union),
             "again_form": again_form,
+            "invoices": list(plan.invoices.order_by("year", "sequence")),
             "plan_line_states": [
                 (item, plan_lines[f"planitem-{item.pk}"])
                 for item in plan.items.all()
@@ -799,6 +804,16 @@ def _render_plan(request: HttpRequest, plan, again_form, status: int = 200) -> H
         },
         status=status,
     )
+
+
+@login_required
+@require_safe
+def invoice_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    """One of the crew's invoices, as a PDF; another crew's is a 404."""
+    invoice = get_object_or_404(Invoice.objects.for_user(request.user).select_related("plan"), number=number)
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    return response
 
 
 @login_required

@@ -7,7 +7,9 @@ explicitly with ``DJANGO_DEBUG=1`` (``make run`` and the test suite do), and
 then the other defaults work on a fresh machine (SQLite, Redis on localhost).
 """
 
+import re
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -238,6 +240,36 @@ def _fee_tiers(name: str, default: str) -> tuple[tuple[int, int], ...]:
 
 # Cancelling a confirmed booking costs a share of its quote, by how many days before the first shoot day.
 CANCELLATION_FEE_TIERS = _fee_tiers("CANCELLATION_FEE_TIERS", "14:0,7:30,0:60")
+
+
+# --- Invoices ----------------------------------------------------------------
+def _vat_percent(name: str, default: str) -> Decimal:
+    value = env.str(name, default=default).strip()
+    try:
+        percent = Decimal(value)
+    except InvalidOperation:
+        percent = Decimal(-1)
+    if not (Decimal(0) <= percent <= Decimal(100)) or percent.as_tuple().exponent < -2:
+        raise ImproperlyConfigured(
+            f"The environment variable {name} is invalid: {value!r}; use a percentage from 0 to 100, e.g. 6 or 6.5."
+        )
+    return percent
+
+
+# Numbers run HD-INV-2027-000001, HD-INV-2027-000002 … without a gap, starting again each year.
+INVOICE_NUMBER_PREFIX = env.str("INVOICE_NUMBER_PREFIX", default="HD-INV").strip()
+if not re.fullmatch(r"[A-Z][A-Z0-9-]{0,14}[A-Z0-9]", INVOICE_NUMBER_PREFIX):
+    raise ImproperlyConfigured(
+        "The environment variable INVOICE_NUMBER_PREFIX is invalid: use 2 to 16 capital letters, digits and dashes."
+    )
+# VAT on the quoted total, shown apart on every invoice.
+VAT_PERCENT = _vat_percent("VAT_PERCENT", "6")
+INVOICE_PAYMENT_DAYS = _env("INVOICE_PAYMENT_DAYS", env.int, 14)  # the payment terms printed on an invoice
+# The studio's bank details printed on invoices, for the crew's transfer (对公转账).
+STUDIO_BANK_ACCOUNT_NAME = env.str("STUDIO_BANK_ACCOUNT_NAME", default="")
+STUDIO_BANK_NAME = env.str("STUDIO_BANK_NAME", default="")
+STUDIO_BANK_ACCOUNT = env.str("STUDIO_BANK_ACCOUNT", default="")
+STUDIO_BANK_SWIFT = env.str("STUDIO_BANK_SWIFT", default="")
 
 
 # --- Workshops --------------------------------------------------------------

@@ -23,7 +23,16 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bookings import services
-from bookings.models import Blackout, Booking, DayRange, EquipmentUnit, Handover, Notification, StudioSet
+from bookings.models import (
+    Blackout,
+    Booking,
+    DayRange,
+    EquipmentUnit,
+    Handover,
+    Invoice,
+    Notification,
+    StudioSet,
+)
 from hengdian.roles import BOOKING_DESK, EQUIPMENT_STORE, VIEWER, VISA_OFFICER, WORKSHOP_DESK
 from workshops import services as workshop_services
 from workshops.models import Enrolment
@@ -265,6 +274,9 @@ PUBLIC_RULES: dict[str, Rule] = {
     "bookings:detail": Rule(lambda w: w.booking.get_absolute_url(), crew_page()),
     "bookings:ics": Rule(lambda w: reverse("bookings:ics", args=[w.booking.reference]), crew_page()),
     "bookings:plan": Rule(lambda w: w.booking.plan.get_absolute_url(), crew_page()),
+    "bookings:invoice_pdf": Rule(
+        lambda w: Invoice.objects.filter(crew=w.owner.crew).first().get_absolute_url(), crew_page()
+    ),
     "bookings:plan_again": Rule(
         lambda w: (
             reverse("bookings:plan_again", args=[w.booking.plan.reference])
@@ -373,6 +385,7 @@ ADMIN_OFFERS = {
     "bookings.notification": "v",
     "bookings.equipmentunit": "vac",  # retired, never deleted
     "bookings.handover": "v",  # made and closed on the store's counter page
+    "bookings.invoice": "v",  # issued by the services, never edited
     "workshops.workshop": "vacd",
     "workshops.session": "vacd",
     "workshops.enrolment": "vac",
@@ -383,6 +396,7 @@ ADMIN_OFFERS = {
 # hengdian/roles.py, so that a change to a role is a change to this test too).
 ROLE_MAY = {
     "booking desk": {
+        "bookings.invoice": "v",
         "bookings.studioset": "vac",
         "bookings.equipment": "vac",
         "bookings.equipmentunit": "v",
@@ -409,6 +423,7 @@ ROLE_MAY = {
         "bookings.notification": "v",
     },
     "viewer": {
+        "bookings.invoice": "v",
         "bookings.studioset": "v",
         "bookings.equipment": "v",
         "bookings.equipmentunit": "v",
@@ -452,6 +467,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], object]] = {
     "bookings.notification": lambda w: w.notification,
     "bookings.equipmentunit": lambda w: w.unit,
     "bookings.handover": lambda w: w.handover,
+    "bookings.invoice": lambda w: Invoice.objects.filter(crew=w.owner.crew).first(),
     "workshops.workshop": lambda w: w.enrolment.session.workshop,
     "workshops.session": lambda w: w.enrolment.session,
     "workshops.enrolment": lambda w: w.enrolment,
@@ -557,6 +573,12 @@ ADMIN_RULES: dict[str, Rule] = {
     "admin:bookings_equipmentunit_labels": Rule(
         lambda w: reverse("admin:bookings_equipmentunit_labels", args=[w.unit.equipment_id]),
         admin_page(holds("bookings.equipmentunit", "v")),
+    ),
+    "admin:bookings_invoice_pdf": Rule(
+        lambda w: reverse(
+            "admin:bookings_invoice_pdf", args=[Invoice.objects.filter(crew=w.owner.crew).first().pk]
+        ),
+        admin_page(holds("bookings.invoice", "v")),
     ),
     "admin:bookings_handover_store": Rule(
         lambda w: reverse("admin:bookings_handover_store"), admin_page(holds("bookings.handover", "v"))

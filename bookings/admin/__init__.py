@@ -2,8 +2,8 @@
 
 Importing the package registers every model admin: :mod:`.accounts` (users, crews, the
 lock-out lists), :mod:`.catalogue` (sets, equipment, blackouts), :mod:`.bookings` (bookings,
-shoot plans, occupancy, export), :mod:`.outbox` (the email outbox) and :mod:`.store` (tagged
-units, the store's counter page). :mod:`.base` and
+shoot plans, occupancy, export), :mod:`.outbox` (the email outbox), :mod:`.invoices` and :mod:`.store`
+(tagged units, the store's counter page). :mod:`.base` and
 :mod:`.history` (every change's History page) hold what they, and the workshops' admin, share.
 """
 
@@ -38,6 +38,7 @@ from .catalogue import (
     StudioSetAdmin,
 )
 from .history import HistoryAdminMixin
+from .invoices import InvoiceAdmin
 from .outbox import NotificationAdmin
 from .store import CheckOutForm, EquipmentUnitAdmin, HandoverAdmin, ReturnForm
 
@@ -62,6 +63,7 @@ __all__ = [
     "EquipmentUnitAdmin",
     "HandoverAdmin",
     "HistoryAdminMixin",
+    "InvoiceAdmin",
     "MemberInline",
     "NotificationAdmin",
     "OccupancyWindowForm",

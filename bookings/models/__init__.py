@@ -3,6 +3,7 @@
 - :mod:`.crews`: crews and their members (the user model);
 - :mod:`.catalogue`: sets, their photos, equipment kinds and blackouts;
 - :mod:`.bookings`: shoot plans, bookings and their equipment lines;
+- :mod:`.invoices`: invoices and their yearly number counters;
 - :mod:`.outbox`: the email outbox;
 - :mod:`.store`: the equipment store's tagged units, kits and handovers.
 """
@@ -35,6 +36,7 @@ from .catalogue import (
     validate_photo_size,
 )
 from .crews import Crew, User, UserManager, new_calendar_token, phone_validator
+from .invoices import Invoice, InvoiceCounter, InvoiceQuerySet
 from .outbox import Notification
 from .store import EquipmentUnit, Handover, KitComponent, normalize_asset_tag
 
@@ -54,6 +56,9 @@ __all__ = [
     "Equipment",
     "EquipmentUnit",
     "Handover",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceQuerySet",
     "KitComponent",
     "Notification",
     "PlanItem",

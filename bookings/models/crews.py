@@ -32,6 +32,15 @@ class Crew(models.Model):
     name = models.CharField(_("company name"), max_length=200, validators=[validate_single_line])
     contact_phone = models.CharField(_("contact phone"), max_length=32, validators=[phone_validator])
     country = CountryField(_("country"))
+    # Printed on invoices (bookings/invoices.py): the company's tax ID (统一社会信用代码 in China) and address.
+    tax_id = models.CharField(
+        _("tax ID"),
+        max_length=40,
+        blank=True,
+        validators=[validate_single_line],
+        help_text=_("For a company in China, its unified social credit code (统一社会信用代码)."),
+    )
+    billing_address = models.TextField(_("billing address"), max_length=500, blank=True)
     # Secret part of the crew's calendar feed URL; resetting it cuts off old subscriptions.
     calendar_token = models.CharField(
         _("calendar feed token"), max_length=64, unique=True, default=new_calendar_token, editable=False

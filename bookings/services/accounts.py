@@ -242,12 +242,27 @@ def _lock_crew_for_owner(*, crew: Crew, by: User, refusal: str) -> tuple[Crew, U
 
 
 @transaction.atomic
-def crew_update(*, crew: Crew, by: User, name: str, contact_phone: str, country: str) -> list[str]:
-    """The owner changes the company details; returns the fields that changed."""
+def crew_update(
+    *,
+    crew: Crew,
+    by: User,
+    name: str,
+    contact_phone: str,
+    country: str,
+    tax_id: str | None = None,
+    billing_address: str | None = None,
+) -> list[str]:
+    """The owner changes the company details (and the billing details invoices print); returns the
+    fields that changed. Invoices already issued keep the details they were issued with."""
     crew, by = _lock_crew_for_owner(
         crew=crew, by=by, refusal=_("Only the crew's owner can change the company details.")
     )
-    changed = _changed_fields(crew, {"name": name, "contact_phone": contact_phone, "country": country})
+    values = {"name": name, "contact_phone": contact_phone, "country": country}
+    if tax_id is not None:
+        values["tax_id"] = tax_id
+    if billing_address is not None:
+        values["billing_address"] = billing_address.strip()
+    changed = _changed_fields(crew, values)
     if changed:
         crew.save(update_fields=changed)
         _log_change(by=by, obj=crew, message=[{"changed": {"fields": _field_labels(Crew, changed)}}])

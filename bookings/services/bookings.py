@@ -45,6 +45,7 @@ from ..selectors import (
     set_blackouts_overlapping,
     with_plan_shape,
 )
+from .invoices import invoice_issue_for_plan
 
 NOTICE = Notification.Kind
 
@@ -401,6 +402,7 @@ def booking_confirm(*, booking: Booking, by: User, reason: str = "", now: dateti
     _check_can_confirm(booking, now)
     _decide(booking, Booking.Status.CONFIRMED, by, reason)
     _decision_notify(bookings=[booking], by=by)
+    invoice_issue_for_plan(plan=booking.plan, by=by, now=now)
     return booking
 
 
@@ -446,6 +448,8 @@ def booking_reject(*, booking: Booking, by: User, reason: str = "") -> Booking:
     _check_can_reject(booking)
     _decide(booking, Booking.Status.REJECTED, by, reason)
     _decision_notify(bookings=[booking], by=by)
+    # The other parts may all be confirmed already: the plan is confirmed as a whole now.
+    invoice_issue_for_plan(plan=booking.plan, by=by)
     return booking
 
 
@@ -490,6 +494,7 @@ def shoot_plan_confirm(
         if b.status == Booking.Status.REQUESTED
     ]
     _decision_notify(bookings=decided, by=by, plan=plan)
+    invoice_issue_for_plan(plan=plan, by=by, now=now)
     return decided
 
 
@@ -502,6 +507,7 @@ def shoot_plan_reject(*, plan: ShootPlan, by: User, reason: str = "") -> list[Bo
         _decide(b, Booking.Status.REJECTED, by, reason) for b in parts if b.status == Booking.Status.REQUESTED
     ]
     _decision_notify(bookings=decided, by=by, plan=plan)
+    invoice_issue_for_plan(plan=plan, by=by)  # parts confirmed before stand: they are invoiced
     return decided
 
 
@@ -602,8 +608,12 @@ def booking_expire_stale_holds(*, now: datetime | None = None) -> list[int]:
             updated_at=now,
         )
         if ids:
-            for booking in with_plan_shape(bookings_for_notice().filter(pk__in=ids)).select_related("plan"):
+            expired = list(with_plan_shape(bookings_for_notice().filter(pk__in=ids)).select_related("plan"))
+            for booking in expired:
                 _notify_booking_or_plan(booking=booking, kind=NOTICE.BOOKING_HOLD_EXPIRED)
+            # A plan whose other parts were confirmed is confirmed as a whole once the rest lapse.
+            for plan in {booking.plan_id: booking.plan for booking in expired}.values():
+                invoice_issue_for_plan(plan=plan, by=None, now=now)
     return ids
 
 

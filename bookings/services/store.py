@@ -654,14 +654,23 @@ def store_day(*, today: date) -> list[StoreCard]:
 
 
 def _lines_with_states(
-    *, bookings: Sequence[Booking], plan: ShootPlan | None, today: date
+    *,
+    bookings: Sequence[Booking],
+    plan: ShootPlan | None,
+    today: date,
+    items: Sequence[BookingItem] | None = None,
+    plan_items: Sequence[PlanItem] | None = None,
 ) -> tuple[list[BookingItem], list[PlanItem], dict[str, LineState]]:
-    items = list(
-        BookingItem.objects.filter(booking__in=list(bookings)).select_related("equipment").order_by("pk")
-    )
-    plan_items = (
-        list(PlanItem.objects.filter(plan=plan).select_related("equipment").order_by("pk")) if plan else []
-    )
+    # Lines the caller has loaded already (a page's prefetch) are not read again.
+    if items is None:
+        items = (
+            BookingItem.objects.filter(booking__in=list(bookings)).select_related("equipment").order_by("pk")
+        )
+    if plan_items is None:
+        plan_items = (
+            PlanItem.objects.filter(plan=plan).select_related("equipment").order_by("pk") if plan else []
+        )
+    items, plan_items = list(items), list(plan_items)
     components = kit_components({i.equipment_id for i in [*items, *plan_items]})
     by_line: dict[str, list[Handover]] = defaultdict(list)
     for handover in Handover.objects.filter(Q(booking_item__in=items) | Q(plan_item__in=plan_items)).order_by(
@@ -698,11 +707,19 @@ def _lines_with_states(
 
 
 def line_states_for(
-    *, bookings: Sequence[Booking], plan: ShootPlan | None = None, today: date
+    *,
+    bookings: Sequence[Booking],
+    plan: ShootPlan | None = None,
+    today: date,
+    items: Sequence[BookingItem] | None = None,
+    plan_items: Sequence[PlanItem] | None = None,
 ) -> dict[str, LineState]:
     """Each tagged equipment line's state on a crew's page, by ``StoreLine.key``: at most four
-    queries (the lines, the plan's lines, kits, handovers), however many lines and handovers."""
-    return _lines_with_states(bookings=bookings, plan=plan, today=today)[2]
+    queries (the lines and the plan's lines unless given, kits, handovers), however many lines
+    and handovers there are."""
+    return _lines_with_states(bookings=bookings, plan=plan, today=today, items=items, plan_items=plan_items)[
+        2
+    ]
 
 
 def equipment_lines_with_states(

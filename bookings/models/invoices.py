@@ -1,0 +1,100 @@
+"""Invoices: issued from a confirmed shoot plan's stored quote, numbered without gaps, never edited.
+
+Each year's numbers come from one counter row, locked and advanced in the transaction that
+writes the invoice: two desks confirming at the same instant queue on it, and an invoice whose
+transaction rolls back takes its number back with it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .bookings import ShootPlan
+from .crews import Crew
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice number issued in one year."""
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    last_number = models.PositiveIntegerField(_("last number issued"), default=0)
+
+    class Meta:
+        verbose_name = _("invoice counter")
+        verbose_name_plural = _("invoice counters")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def for_user(self, user) -> "InvoiceQuerySet":
+        """A crew member's crew's invoices; anyone else's are not there."""
+        if getattr(user, "crew_id", None):
+            return self.filter(crew_id=user.crew_id)
+        return self.none()
+
+
+class Invoice(models.Model):
+    """A commercial invoice for a shoot plan, with the crew's billing details as they were."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", _("Invoice")
+
+    number = models.CharField(_("number"), max_length=40, unique=True, editable=False)
+    year = models.PositiveSmallIntegerField(_("year"), editable=False)
+    sequence = models.PositiveIntegerField(_("number in the year"), editable=False)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.INVOICE)
+    plan = models.ForeignKey(
+        ShootPlan, verbose_name=_("shoot plan"), on_delete=models.PROTECT, related_name="invoices"
+    )
+    crew = models.ForeignKey(Crew, verbose_name=_("crew"), on_delete=models.PROTECT, related_name="invoices")
+    # The billing details on the day of issue: a crew that moves keeps its old invoices as they were.
+    billing_name = models.CharField(_("billed to"), max_length=200)
+    billing_tax_id = models.CharField(_("tax ID"), max_length=40, blank=True)
+    billing_address = models.TextField(_("billing address"), max_length=500, blank=True)
+    issued_on = models.DateField(_("issued on"))
+    due_on = models.DateField(_("payment due"))
+    # The stored quote's lines (label in every language, rate, quantity, days, amount).
+    lines = models.JSONField(_("lines"), default=list)
+    net = models.DecimalField(_("net (CNY)"), max_digits=12, decimal_places=2)
+    vat_percent = models.DecimalField(_("VAT (%)"), max_digits=5, decimal_places=2)
+    vat = models.DecimalField(_("VAT (CNY)"), max_digits=12, decimal_places=2)
+    total = models.DecimalField(_("total (CNY)"), max_digits=12, decimal_places=2)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-year", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="invoice_number_once_a_year"),
+            models.CheckConstraint(condition=Q(sequence__gt=0), name="invoice_sequence_positive"),
+            models.CheckConstraint(
+                condition=Q(total=F("net") + F("vat")), name="invoice_total_is_net_plus_vat"
+            ),
+            models.CheckConstraint(condition=Q(due_on__gte=F("issued_on")), name="invoice_due_after_issue"),
+            # One invoice per plan until corrections exist: confirming again never issues a second.
+            models.UniqueConstraint(
+                fields=["plan"], condition=Q(kind="invoice"), name="invoice_one_per_plan"
+            ),
+        ]
+        indexes = [models.Index(fields=["crew", "issued_on"], name="invoice_crew_issued")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("bookings:invoice_pdf", args=[self.number])

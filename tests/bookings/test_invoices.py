@@ -1,0 +1,200 @@
+"""Invoices: issued when a plan is confirmed as a whole, gapless numbers, the PDF, who may see it."""
+
+import subprocess
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings import services
+from bookings.models import DayRange, Invoice, InvoiceCounter
+from bookings.services import ItemRequest, SetRequest
+from bookings.services.invoices import invoice_next_number
+
+from ..auth import login_staff
+from ..factories import CrewOwnerFactory, EquipmentFactory, StaffFactory, StudioSetFactory
+from .helpers import run_concurrently
+
+
+def days(start: int, length: int = 3) -> DayRange:
+    first = timezone.localdate() + timedelta(days=start)
+    return DayRange(first, first + timedelta(days=length - 1))
+
+
+def request_plan(owner, *parts: DayRange, items=()):
+    return services.shoot_plan_request(
+        crew=owner.crew,
+        parts=[SetRequest(StudioSetFactory(daily_rate=Decimal("10000")), d) for d in parts],
+        items=list(items),
+        by=owner,
+    )
+
+
+@pytest.mark.django_db
+def test_confirming_a_plan_issues_its_invoice_from_the_stored_quote_with_vat_apart(settings):
+    settings.VAT_PERCENT = Decimal("6")
+    settings.INVOICE_NUMBER_PREFIX = "HD-INV"
+    owner = CrewOwnerFactory()
+    owner.crew.tax_id, owner.crew.billing_address = "91330783MA2DEMO01X", "横店镇万盛街 1 号"
+    owner.crew.save()
+    camera = EquipmentFactory(daily_rate=Decimal("1200"), stock=4)
+    plan = request_plan(owner, days(10), items=[ItemRequest(camera, 2)])
+
+    services.shoot_plan_confirm(plan=plan, by=StaffFactory())
+
+    invoice = Invoice.objects.get(plan=plan)
+    year = timezone.localdate().year
+    assert invoice.number == f"HD-INV-{year}-000001"
+    # 3 days × ¥10,000 for the set, 2 × 3 × ¥1,200 for the cameras held with the whole plan.
+    assert invoice.net == plan.quote_total == Decimal("37200.00")
+    assert (invoice.vat, invoice.total) == (Decimal("2232.00"), Decimal("39432.00"))
+    assert [line["amount"] for line in invoice.lines] == ["30000.00", "7200.00"]
+    assert (invoice.billing_tax_id, invoice.billing_address) == ("91330783MA2DEMO01X", "横店镇万盛街 1 号")
+    assert invoice.due_on == invoice.issued_on + timedelta(days=settings.INVOICE_PAYMENT_DAYS)
+
+    owner.crew.tax_id = "CHANGED"
+    owner.crew.save()
+    invoice.refresh_from_db()
+    assert invoice.billing_tax_id == "91330783MA2DEMO01X"  # as it was when issued
+
+
+@pytest.mark.django_db
+def test_a_plan_is_invoiced_only_once_every_part_is_decided_and_only_for_what_was_confirmed():
+    owner = CrewOwnerFactory()
+    plan = request_plan(owner, days(10), days(20), days(30))
+    first, second, third = plan.parts
+    desk = StaffFactory()
+
+    services.booking_confirm(booking=first, by=desk)
+    services.booking_confirm(booking=second, by=desk)
+    assert not Invoice.objects.exists()  # the third still waits for the desk
+
+    services.booking_reject(booking=third, by=desk, reason="The courtroom is closed that week.")
+
+    invoice = Invoice.objects.get()
+    assert invoice.net == first.quote_total + second.quote_total
+    assert {line["part"] for line in invoice.lines} == {first.reference, second.reference}
+
+
+@pytest.mark.django_db
+def test_a_rejected_plan_gets_no_invoice():
+    owner = CrewOwnerFactory()
+    plan = request_plan(owner, days(10))
+    services.shoot_plan_reject(plan=plan, by=StaffFactory(), reason="Not that week.")
+    assert not Invoice.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_number_taken_by_a_transaction_that_rolled_back_is_given_again():
+    year = timezone.localdate().year
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert invoice_next_number(year=year) == 1
+        raise RuntimeError("the confirmation failed after the number was taken")
+    with transaction.atomic():
+        assert invoice_next_number(year=year) == 1
+        assert invoice_next_number(year=year) == 2
+
+
+@pytest.mark.django_db
+def test_numbers_start_again_each_year():
+    owner = CrewOwnerFactory()
+    desk = StaffFactory()
+    this_year = timezone.localdate().year
+    services.shoot_plan_confirm(plan=request_plan(owner, days(10)), by=desk)
+    new_year = timezone.make_aware(timezone.datetime(this_year + 1, 1, 1, 9))
+    with time_machine.travel(new_year, tick=False):
+        services.shoot_plan_confirm(plan=request_plan(owner, days(10)), by=desk)
+
+    assert sorted(Invoice.objects.values_list("year", "sequence")) == [(this_year, 1), (this_year + 1, 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_desks_confirming_at_the_same_instant_get_twenty_numbers_without_a_gap():
+    owners = [CrewOwnerFactory() for _ in range(20)]
+    plans = [request_plan(owner, days(10 + i)) for i, owner in enumerate(owners)]
+    desks = [StaffFactory() for _ in range(20)]
+
+    def confirm(i: int):
+        try:
+            return services.shoot_plan_confirm(plan=plans[i], by=desks[i])
+        finally:
+            connection.close()
+
+    results = run_concurrently(20, confirm)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    year = timezone.localdate().year
+    assert sorted(Invoice.objects.values_list("sequence", flat=True)) == list(range(1, 21))
+    assert Invoice.objects.values("number").distinct().count() == 20
+    assert InvoiceCounter.objects.get(year=year).last_number == 20
+
+
+@pytest.mark.django_db
+def test_the_crew_downloads_its_invoice_in_chinese_and_english_and_another_crew_gets_a_404(client):
+    owner = CrewOwnerFactory()
+    owner.crew.name = "红灯笼影业"
+    owner.crew.save()
+    plan = request_plan(owner, days(10))
+    services.shoot_plan_confirm(plan=plan, by=StaffFactory())
+    invoice = Invoice.objects.get()
+    client.force_login(owner)
+
+    page = client.get(plan.get_absolute_url()).text
+    response = client.get(invoice.get_absolute_url())
+
+    assert invoice.get_absolute_url() in page
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = subprocess.run(["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True)
+    words = text.stdout.decode()
+    assert invoice.number in words and "红灯笼影业" in words
+    assert "COMMERCIAL INVOICE" in words and "商业发票" in words and "fapiao" in words
+    assert f"{invoice.total:,.2f}" in words
+    fonts = subprocess.run(["pdffonts", "-"], input=response.content, capture_output=True, check=True).stdout
+    assert b"Helvetica" not in fonts and fonts.count(b" yes ") >= 2  # every font embedded
+
+    client.force_login(CrewOwnerFactory())
+    assert client.get(invoice.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.django_db
+def test_staff_find_and_download_invoices_in_the_admin(client, staff_admin):
+    owner = CrewOwnerFactory()
+    services.shoot_plan_confirm(plan=request_plan(owner, days(10)), by=StaffFactory())
+    invoice = Invoice.objects.get()
+    login_staff(client, staff_admin)
+
+    listed = client.get(reverse("admin:bookings_invoice_changelist"), {"q": invoice.number}).text
+    pdf = client.get(reverse("admin:bookings_invoice_pdf", args=[invoice.pk]))
+
+    assert invoice.number in listed
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert (
+        client.post(reverse("admin:bookings_invoice_delete", args=[invoice.pk]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert Invoice.objects.filter(pk=invoice.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_owner_keeps_the_billing_details_invoices_print(client):
+    owner = CrewOwnerFactory()
+    client.force_login(owner)
+
+    response = client.post(
+        reverse("bookings:crew_edit"),
+        {
+            "name": owner.crew.name,
+            "contact_phone": owner.crew.contact_phone,
+            "country": "CN",
+            "tax_id": " 91330783ma2demo01x ",
+            "billing_address": "Hengdian, Dongyang",
+        },
+    )
+
+    assert response.status_code == 302
+    owner.crew.refresh_from_db()
+    assert (owner.crew.tax_id, owner.crew.billing_address) == ("91330783MA2DEMO01X", "Hengdian, Dongyang")
