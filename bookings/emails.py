@@ -1083,3 +1083,101 @@ def store_shortage_notify(*, handover, bookings: Sequence[Booking]) -> int:
     return _queue_for_staff(
         _staff_recipients(), kind=Kind.EQUIPMENT_SHORT, event=f"store-short:{handover.pk}", build=message
     )
+
+
+# --- Invoices -----------------------------------------------------------------------
+
+
+def invoice_notify(*, invoice, kind: str, paid) -> int:
+    """A payment reminder about ``invoice`` to every active member of its crew, and for an overdue
+    one the booking desk too: once per invoice, kind and recipient."""
+    event = f"invoice:{invoice.pk}:{kind.removeprefix('invoice-')}"
+    deposit_kinds = (Kind.INVOICE_DEPOSIT_DUE, Kind.INVOICE_DEPOSIT_OVERDUE)
+    due_on = invoice.deposit_due_on if kind in deposit_kinds else invoice.due_on
+    owed = (invoice.deposit if kind in deposit_kinds else invoice.total) - paid
+    names = {"number": invoice.number, "ref": invoice.plan.reference}
+
+    def facts() -> list[tuple[str, str]]:
+        return [
+            (_("Invoice"), invoice.number),
+            (_("Shoot plan"), invoice.plan.reference),
+            (_("Total"), format_cny(invoice.total)),
+            (_("Paid so far"), format_cny(paid)),
+            (_("Still to pay"), format_cny(owed)),
+            (_("Due by"), studio_date(due_on)),
+        ]
+
+    def crew_message() -> Message:
+        subject, paragraph = {
+            Kind.INVOICE_DEPOSIT_DUE: (
+                _("Deposit due tomorrow: %(number)s"),
+                _(
+                    "The deposit for your shoot plan %(ref)s is due by the date below. Please transfer it quoting the invoice number %(number)s."
+                ),
+            ),
+            Kind.INVOICE_DEPOSIT_OVERDUE: (
+                _("Deposit overdue: %(number)s"),
+                _(
+                    "We have not yet received the deposit for your shoot plan %(ref)s. Please transfer it quoting the invoice number %(number)s, or call the booking desk."
+                ),
+            ),
+            Kind.INVOICE_BALANCE_DUE: (
+                _("Payment due tomorrow: %(number)s"),
+                _(
+                    "The balance for your shoot plan %(ref)s is due by the date below, before your first shoot day. Please transfer it quoting the invoice number %(number)s."
+                ),
+            ),
+            Kind.INVOICE_OVERDUE: (
+                _("Payment overdue: %(number)s"),
+                _(
+                    "We have not yet received the full payment for your shoot plan %(ref)s. Please transfer the rest quoting the invoice number %(number)s, or call the booking desk."
+                ),
+            ),
+        }[kind]
+        return Message(
+            subject=subject % names,
+            greeting=_("Hello,"),
+            paragraphs=[paragraph % names],
+            facts=facts(),
+            link_label=_("Open the shoot plan"),
+            link_url=absolute_url(invoice.plan.get_absolute_url()),
+            signature=_("Hengdian Studio Booking"),
+        )
+
+    def desk_message() -> Message:
+        return Message(
+            subject=_("Unpaid: %(number)s for %(crew)s") % {**names, "crew": invoice.billing_name},
+            greeting=_("Hello,"),
+            paragraphs=[
+                _("%(crew)s has not paid what was due for %(ref)s; the crew has been emailed too.")
+                % {**names, "crew": invoice.billing_name}
+            ],
+            facts=facts(),
+            link_label=_("Open the invoice in the admin"),
+            link_url=absolute_url(reverse("admin:bookings_invoice_change", args=[invoice.pk])),
+            signature=_("Hengdian Studio Booking"),
+        )
+
+    queued = 0
+    for member in invoice.crew.members.filter(is_active=True).order_by("pk"):
+        queued += bool(
+            notification_queue_message(
+                kind=kind,
+                recipient=member.email,
+                language=member.language,
+                dedupe_key=f"{event}:user:{member.pk}",
+                build=crew_message,
+                plan=invoice.plan,
+                about_date=due_on,
+            )
+        )
+    if kind in (Kind.INVOICE_DEPOSIT_OVERDUE, Kind.INVOICE_OVERDUE):
+        queued += _queue_for_staff(
+            _staff_recipients(),
+            kind=kind,
+            event=event,
+            build=desk_message,
+            plan=invoice.plan,
+            about_date=due_on,
+        )
+    return queued

@@ -795,7 +795,10 @@ def _render_plan(request: HttpRequest, plan, again_form, status: int = 200) -> H
             "parts": plan.parts,
             "plan_days": len(union),
             "again_form": again_form,
-            "invoices": list(plan.invoices.order_by("year", "sequence")),
+            "invoices": [
+                (invoice, invoice.payment_state(paid=invoice.paid, today=timezone.localdate()))
+                for invoice in services.invoices_with_paid(plan.invoices.order_by("year", "sequence"))
+            ],
             "plan_line_states": [
                 (item, plan_lines[f"planitem-{item.pk}"])
                 for item in plan.items.all()

@@ -29,7 +29,7 @@ VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 
 ROLES: dict[str, list[str]] = {
     # Catalogue, blackouts, booking decisions (change = confirm / reject /
-    # cancel), booking for a crew that phones or walks in (add, which may
+    # cancel), invoices (read) and the payments received for them (recorded), booking for a crew that phones or walks in (add, which may
     # open a new crew with its owner), crews and their members (names and
     # access only), the outbox.
     BOOKING_DESK: [
@@ -44,6 +44,7 @@ ROLES: dict[str, list[str]] = {
         *_perms("bookings", "bookingitem", VIEW),
         *_perms("bookings", "shootplan", VIEW),
         *_perms("bookings", "invoice", VIEW),
+        *_perms("bookings", "payment", VIEW, ADD),
         *_perms("bookings", "crew", VIEW, CHANGE),
         *_perms("bookings", "user", VIEW, CHANGE),
         *_perms("bookings", "notification", VIEW, CHANGE),
@@ -96,6 +97,7 @@ ROLES: dict[str, list[str]] = {
         *_perms("bookings", "bookingitem", VIEW),
         *_perms("bookings", "shootplan", VIEW),
         *_perms("bookings", "invoice", VIEW),
+        *_perms("bookings", "payment", VIEW),
         *_perms("bookings", "crew", VIEW),
         *_perms("workshops", "workshop", VIEW),
         *_perms("workshops", "session", VIEW),

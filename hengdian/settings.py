@@ -243,7 +243,7 @@ CANCELLATION_FEE_TIERS = _fee_tiers("CANCELLATION_FEE_TIERS", "14:0,7:30,0:60")
 
 
 # --- Invoices ----------------------------------------------------------------
-def _vat_percent(name: str, default: str) -> Decimal:
+def _percent(name: str, default: str) -> Decimal:
     value = env.str(name, default=default).strip()
     try:
         percent = Decimal(value)
@@ -263,8 +263,13 @@ if not re.fullmatch(r"[A-Z][A-Z0-9-]{0,14}[A-Z0-9]", INVOICE_NUMBER_PREFIX):
         "The environment variable INVOICE_NUMBER_PREFIX is invalid: use 2 to 16 capital letters, digits and dashes."
     )
 # VAT on the quoted total, shown apart on every invoice.
-VAT_PERCENT = _vat_percent("VAT_PERCENT", "6")
-INVOICE_PAYMENT_DAYS = _env("INVOICE_PAYMENT_DAYS", env.int, 14)  # the payment terms printed on an invoice
+VAT_PERCENT = _percent("VAT_PERCENT", "6")
+# Payment terms: a deposit of DEPOSIT_PERCENT of the total within DEPOSIT_DAYS of the invoice, the
+# balance by the day before the first shoot day (the deposit never later than that).
+DEPOSIT_PERCENT = _percent("DEPOSIT_PERCENT", "30")
+DEPOSIT_DAYS = _env("DEPOSIT_DAYS", env.int, 7)
+if DEPOSIT_DAYS < 0:
+    raise ImproperlyConfigured("The environment variable DEPOSIT_DAYS cannot be negative.")
 # The studio's bank details printed on invoices, for the crew's transfer (对公转账).
 STUDIO_BANK_ACCOUNT_NAME = env.str("STUDIO_BANK_ACCOUNT_NAME", default="")
 STUDIO_BANK_NAME = env.str("STUDIO_BANK_NAME", default="")

@@ -27,12 +27,14 @@ def sweep() -> dict[str, int]:
         now=now
     ) + workshop_services.enrolment_reminders_queue_due(now=now)
     overdue = booking_services.store_overdue_queue_due(now=now)
+    payments = booking_services.invoice_reminders_queue_due(now=now)
     return {
         "requeued": requeued,
         "expired": len(expired),
         "lapsed": len(lapsed),
         "reminders": reminders,
         "overdue": overdue,
+        "payments": payments,
     }
 
 

@@ -69,6 +69,10 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/bookings/booking/equipment-occupancy/", STAFF),
     ("/admin/bookings/booking/export/", STAFF),
     ("/admin/bookings/handover/store/", STAFF),
+    ("/admin/bookings/invoice/", STAFF),
+    ("/admin/bookings/invoice/{invoice_pk}/change/", STAFF),
+    ("/admin/bookings/invoice/{invoice_pk}/payment/", STAFF),
+    ("/admin/bookings/payment/", STAFF),
     ("/admin/bookings/handover/", STAFF),
     ("/admin/bookings/equipmentunit/", STAFF),
     ("/admin/bookings/equipmentunit/add/", STAFF),
@@ -108,7 +112,7 @@ def demo_objects() -> Demo:
 
     from django.utils import timezone
 
-    from bookings.models import Booking, Equipment, Notification, StudioSet, User
+    from bookings.models import Booking, Equipment, Invoice, Notification, StudioSet, User
     from hengdian.management.commands.seed_demo import CREW_EMAIL, KIT_SLUG
     from workshops.models import Enrolment, Session
 
@@ -144,6 +148,7 @@ def demo_objects() -> Demo:
             "set_pk": str(studio_set.pk),
             "equipment_pk": str(Equipment.objects.order_by("pk").first().pk),
             "kit_pk": str(Equipment.objects.get(slug=KIT_SLUG).pk),
+            "invoice_pk": str(Invoice.objects.order_by("pk").first().pk),
             "workshop": session.workshop.slug,
             "workshop_pk": str(session.workshop.pk),
             "session": str(session.pk),

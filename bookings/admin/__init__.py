@@ -38,7 +38,7 @@ from .catalogue import (
     StudioSetAdmin,
 )
 from .history import HistoryAdminMixin
-from .invoices import InvoiceAdmin
+from .invoices import InvoiceAdmin, PaymentAdmin
 from .outbox import NotificationAdmin
 from .store import CheckOutForm, EquipmentUnitAdmin, HandoverAdmin, ReturnForm
 
@@ -67,6 +67,7 @@ __all__ = [
     "MemberInline",
     "NotificationAdmin",
     "OccupancyWindowForm",
+    "PaymentAdmin",
     "PlanBookingInline",
     "ReadOnlyInline",
     "RecordOnlyAdmin",

@@ -1,39 +1,112 @@
-"""Invoices in the admin: read, searched and downloaded; issued only by the services, never edited."""
+"""Invoices and payments in the admin: invoices are read, searched and downloaded, never edited;
+the booking desk records payments received (or paid back) on an invoice's own page."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from hengdian.admin import NamedInputsMixin
+
+from .. import services
 from ..invoices import invoice_pdf
-from ..models import Invoice
-from .base import RecordOnlyAdmin, money_field
+from ..models import Invoice, Payment, PaymentState
+from ..money import format_cny
+from .base import ReadOnlyInline, RecordOnlyAdmin, money_field, studio_today
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ["paid_on", "kind", "amount", "method", "payer_reference", "note", "recorded_by"]
+    related = ("recorded_by",)
+
+
+class PaymentStateFilter(admin.SimpleListFilter):
+    title = _("payment")
+    parameter_name = "payment"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("unpaid", _("Not paid in full")),
+            ("deposit-overdue", _("Deposit overdue")),
+            ("overdue", _("Payment overdue")),
+            ("paid", _("Paid")),
+            ("overpaid", _("Paid more than the total")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = studio_today()
+        value = self.value()
+        if value == "unpaid":
+            return queryset.filter(paid__lt=F("total"))
+        if value == "deposit-overdue":
+            return queryset.filter(paid__lt=F("deposit"), deposit_due_on__lt=today, due_on__gte=today)
+        if value == "overdue":
+            return queryset.filter(Q(paid__lt=F("total"), due_on__lt=today))
+        if value == "paid":
+            return queryset.filter(paid__gte=F("total"))
+        if value == "overpaid":
+            return queryset.filter(paid__gt=F("total"))
+        return queryset
+
+
+class PaymentForm(NamedInputsMixin, forms.ModelForm):
+    class Meta:
+        model = Payment
+        fields = ["kind", "amount", "paid_on", "method", "payer_reference", "note"]
+        widgets = {
+            "paid_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "note": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount is not None and amount <= 0:
+            raise forms.ValidationError(_("Enter an amount above zero."), code="not_positive")
+        return amount
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(RecordOnlyAdmin):
-    list_display = ["number", "billing_name", "plan", "issued_on", "due_on", "total_cny", "pdf_link"]
+    inlines = [PaymentInline]
+    list_display = [
+        "number",
+        "billing_name",
+        "plan",
+        "issued_on",
+        "due_on",
+        "total_cny",
+        "paid_cny",
+        "payment_state",
+        "pdf_link",
+    ]
+    list_filter = [PaymentStateFilter]
     list_select_related = ["plan"]
     search_fields = ["number", "billing_name", "billing_tax_id", "plan__reference"]
     date_hierarchy = "issued_on"
     fields = [
         "number",
-        "kind",
         "plan",
-        "crew",
         "billing_name",
         "billing_tax_id",
         "billing_address",
         "issued_on",
-        "due_on",
         "net_cny",
         "vat_percent",
         "vat_cny",
         "total_cny",
+        "deposit_cny",
+        "deposit_due_on",
+        "due_on",
+        "paid_cny",
+        "payment_state",
         "issued_by",
         "pdf_link",
     ]
@@ -41,6 +114,18 @@ class InvoiceAdmin(RecordOnlyAdmin):
     total_cny = money_field(Invoice, "total")
     net_cny = money_field(Invoice, "net")
     vat_cny = money_field(Invoice, "vat")
+    deposit_cny = money_field(Invoice, "deposit")
+
+    def get_queryset(self, request):
+        return services.invoices_with_paid(super().get_queryset(request))
+
+    @admin.display(description=_("paid (CNY)"), ordering="paid")
+    def paid_cny(self, obj: Invoice) -> str:
+        return format_cny(obj.paid)
+
+    @admin.display(description=_("payment"))
+    def payment_state(self, obj: Invoice) -> str:
+        return PaymentState(obj.payment_state(paid=obj.paid, today=studio_today())).label
 
     @admin.display(description=_("PDF"))
     def pdf_link(self, obj: Invoice) -> str:
@@ -52,8 +137,20 @@ class InvoiceAdmin(RecordOnlyAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [
             path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="{}_{}_pdf".format(*info)),
+            path(
+                "<int:pk>/payment/",
+                self.admin_site.admin_view(self.payment_view),
+                name="{}_{}_payment".format(*info),
+            ),
             *super().get_urls(),
         ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_record_payment": request.user.has_perm("bookings.add_payment"),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_view_permission(request):
@@ -62,3 +159,69 @@ class InvoiceAdmin(RecordOnlyAdmin):
         response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
         return response
+
+    def payment_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Record a payment received for the invoice (or a refund), through the payments service."""
+        if not request.user.has_perm("bookings.add_payment"):
+            raise PermissionDenied
+        invoice = get_object_or_404(self.get_queryset(request).select_related("plan"), pk=pk)
+        change_url = reverse("admin:bookings_invoice_change", args=[invoice.pk])
+        form = PaymentForm(
+            request.POST if request.method == "POST" else None,
+            initial={"paid_on": studio_today(), "kind": Payment.Kind.PAYMENT},
+        )
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                _payment, paid = services.payment_record(
+                    invoice=invoice,
+                    amount=data["amount"],
+                    paid_on=data["paid_on"],
+                    method=data["method"],
+                    kind=data["kind"],
+                    payer_reference=data["payer_reference"],
+                    note=data["note"],
+                    by=request.user,
+                )
+            except services.PaymentError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    gettext("Recorded. %(number)s: %(paid)s paid of %(total)s.")
+                    % {
+                        "number": invoice.number,
+                        "paid": format_cny(paid),
+                        "total": format_cny(invoice.total),
+                    },
+                )
+                if paid > invoice.total:
+                    messages.warning(
+                        request,
+                        gettext(
+                            "%(number)s is now paid %(over)s more than its total: refund it, or check the entry."
+                        )
+                        % {"number": invoice.number, "over": format_cny(paid - invoice.total)},
+                    )
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Record a payment for %(number)s") % {"number": invoice.number},
+            "invoice": invoice,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/bookings/invoice_payment.html", context)
+
+
+@admin.register(Payment)
+class PaymentAdmin(RecordOnlyAdmin):
+    list_display = ["paid_on", "invoice", "kind", "amount_cny", "method", "payer_reference", "recorded_by"]
+    list_filter = ["kind", "method"]
+    list_select_related = ["invoice", "recorded_by"]
+    search_fields = ["invoice__number", "payer_reference", "invoice__billing_name"]
+    date_hierarchy = "paid_on"
+    fields = ["invoice", "kind", "amount_cny", "paid_on", "method", "payer_reference", "note", "recorded_by"]
+    readonly_fields = fields
+    amount_cny = money_field(Payment, "amount")

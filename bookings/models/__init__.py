@@ -36,7 +36,7 @@ from .catalogue import (
     validate_photo_size,
 )
 from .crews import Crew, User, UserManager, new_calendar_token, phone_validator
-from .invoices import Invoice, InvoiceCounter, InvoiceQuerySet
+from .invoices import Invoice, InvoiceCounter, InvoiceQuerySet, Payment, PaymentState
 from .outbox import Notification
 from .store import EquipmentUnit, Handover, KitComponent, normalize_asset_tag
 
@@ -61,6 +61,8 @@ __all__ = [
     "InvoiceQuerySet",
     "KitComponent",
     "Notification",
+    "Payment",
+    "PaymentState",
     "PlanItem",
     "SetPhoto",
     "ShootPlan",

@@ -1,9 +1,13 @@
-"""Invoices: issued from a confirmed shoot plan's stored quote, numbered without gaps, never edited.
+"""Invoices, issued from a confirmed shoot plan's stored quote, numbered without gaps, never edited;
+and the payments recorded against them.
 
 Each year's numbers come from one counter row, locked and advanced in the transaction that
 writes the invoice: two desks confirming at the same instant queue on it, and an invoice whose
 transaction rolls back takes its number back with it.
 """
+
+from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +15,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ..validators import validate_single_line
 from .bookings import ShootPlan
 from .crews import Crew
 
@@ -56,7 +61,10 @@ class Invoice(models.Model):
     billing_tax_id = models.CharField(_("tax ID"), max_length=40, blank=True)
     billing_address = models.TextField(_("billing address"), max_length=500, blank=True)
     issued_on = models.DateField(_("issued on"))
-    due_on = models.DateField(_("payment due"))
+    # The payment terms: a deposit by one day, the rest by another (the day before the first shoot day).
+    deposit = models.DecimalField(_("deposit (CNY)"), max_digits=12, decimal_places=2)
+    deposit_due_on = models.DateField(_("deposit due"))
+    due_on = models.DateField(_("balance due"))
     # The stored quote's lines (label in every language, rate, quantity, days, amount).
     lines = models.JSONField(_("lines"), default=list)
     net = models.DecimalField(_("net (CNY)"), max_digits=12, decimal_places=2)
@@ -86,6 +94,13 @@ class Invoice(models.Model):
                 condition=Q(total=F("net") + F("vat")), name="invoice_total_is_net_plus_vat"
             ),
             models.CheckConstraint(condition=Q(due_on__gte=F("issued_on")), name="invoice_due_after_issue"),
+            models.CheckConstraint(
+                condition=Q(deposit_due_on__gte=F("issued_on"), deposit_due_on__lte=F("due_on")),
+                name="invoice_deposit_due_within_terms",
+            ),
+            models.CheckConstraint(
+                condition=Q(deposit__gte=0, deposit__lte=F("total")), name="invoice_deposit_within_total"
+            ),
             # One invoice per plan until corrections exist: confirming again never issues a second.
             models.UniqueConstraint(
                 fields=["plan"], condition=Q(kind="invoice"), name="invoice_one_per_plan"
@@ -98,3 +113,76 @@ class Invoice(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("bookings:invoice_pdf", args=[self.number])
+
+    def payment_state(self, *, paid: Decimal, today: date) -> str:
+        """Where the crew stands with this invoice, given what it has paid: one of PaymentState."""
+        S = PaymentState
+        if paid > self.total:
+            return S.OVERPAID
+        if paid >= self.total:
+            return S.PAID
+        if today > self.due_on:
+            return S.OVERDUE
+        if paid >= self.deposit:
+            return S.DEPOSIT_PAID
+        if today > self.deposit_due_on:
+            return S.DEPOSIT_OVERDUE
+        return S.DEPOSIT_DUE
+
+
+class PaymentState(models.TextChoices):
+    DEPOSIT_DUE = "deposit-due", _("Deposit due")
+    DEPOSIT_OVERDUE = "deposit-overdue", _("Deposit overdue")
+    DEPOSIT_PAID = "deposit-paid", _("Deposit paid")
+    OVERDUE = "overdue", _("Payment overdue")
+    PAID = "paid", _("Paid")
+    OVERPAID = "overpaid", _("Paid more than the total")
+
+
+class Payment(models.Model):
+    """Money received for an invoice outside the app (a transfer, WeChat Pay …), or paid back.
+
+    Recorded by staff, never edited or deleted: a mistake is put right with a refund entry.
+    """
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("Payment")
+        REFUND = "refund", _("Refund")
+
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+        WECHAT_PAY = "wechat_pay", _("WeChat Pay")
+        ALIPAY = "alipay", _("Alipay")
+        CASH = "cash", _("Cash")
+        CARD = "card", _("Card")
+
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="payments"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PAYMENT)
+    amount = models.DecimalField(_("amount (CNY)"), max_digits=12, decimal_places=2)
+    paid_on = models.DateField(_("paid on"))
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices)
+    payer_reference = models.CharField(
+        _("payer's reference"), max_length=200, blank=True, validators=[validate_single_line]
+    )
+    note = models.TextField(_("note"), max_length=1000, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["paid_on", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} · {self.invoice}"
+
+    @property
+    def signed_amount(self) -> Decimal:
+        return self.amount if self.kind == self.Kind.PAYMENT else -self.amount

@@ -46,6 +46,13 @@ from .changes import (
     booking_changes_lapse_undecided,
 )
 from .desk import DESK_PERMISSION, NewCrew, crew_create_for_desk, desk_shoot_plan_request
+from .invoices import (
+    PaymentError,
+    invoice_issue_for_plan,
+    invoice_reminders_queue_due,
+    invoices_with_paid,
+    payment_record,
+)
 from .staff import (
     BACKUP_CODE_COUNT,
     staff_authenticator_confirm,
@@ -78,6 +85,7 @@ __all__ = [
     "ItemRequest",
     "LineState",
     "NewCrew",
+    "PaymentError",
     "SetRequest",
     "account_password_reset_request",
     "account_update",
@@ -108,10 +116,14 @@ __all__ = [
     "equipment_track_units",
     "handover_check_out",
     "handover_return",
+    "invoice_issue_for_plan",
+    "invoice_reminders_queue_due",
+    "invoices_with_paid",
     "kit_components",
     "line_days",
     "line_needs",
     "line_state",
+    "payment_record",
     "shoot_plan_confirm",
     "shoot_plan_reject",
     "shoot_plan_request",

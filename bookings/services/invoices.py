@@ -1,13 +1,21 @@
-"""Invoices: issued when a shoot plan is confirmed as a whole, numbered without gaps."""
+"""Invoices, issued when a shoot plan is confirmed as a whole and numbered without gaps; payments
+recorded against them; reminders before a deposit or the balance falls due, and when overdue."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from ..models import Booking, Crew, Invoice, InvoiceCounter, ShootPlan, User
+from .. import emails
+from ..models import Booking, Crew, Invoice, InvoiceCounter, Notification, Payment, ShootPlan, User
+from ..money import format_cny
+
+NOTICE = Notification.Kind
 
 CENT = Decimal("0.01")
 
@@ -55,7 +63,10 @@ def invoice_issue_for_plan(
         (Decimal(line["amount"]) for line in plan.quote_lines), Decimal(0)
     )
     vat = vat_on(net)
+    total = net + vat
     today = timezone.localdate(now or timezone.now())
+    first_day = min(p.start_date for p in confirmed)
+    balance_due = max(today, first_day - timedelta(days=1))
     sequence = invoice_next_number(year=today.year)
     crew = Crew.objects.get(pk=plan.crew_id)
     return Invoice.objects.create(
@@ -68,11 +79,113 @@ def invoice_issue_for_plan(
         billing_tax_id=crew.tax_id,
         billing_address=crew.billing_address,
         issued_on=today,
-        due_on=today + timedelta(days=settings.INVOICE_PAYMENT_DAYS),
+        deposit=(total * settings.DEPOSIT_PERCENT / 100).quantize(CENT, rounding=ROUND_HALF_UP),
+        deposit_due_on=min(today + timedelta(days=settings.DEPOSIT_DAYS), balance_due),
+        due_on=balance_due,
         lines=lines,
         net=net,
         vat_percent=settings.VAT_PERCENT,
         vat=vat,
-        total=net + vat,
+        total=total,
         issued_by=by,
     )
+
+
+def invoices_with_paid(queryset=None):
+    """Invoices with ``paid``: payments less refunds, in one query with them."""
+    signed = Case(
+        When(payments__kind=Payment.Kind.REFUND, then=-F("payments__amount")),
+        default=F("payments__amount"),
+        output_field=DecimalField(max_digits=12, decimal_places=2),
+    )
+    return (queryset if queryset is not None else Invoice.objects.all()).annotate(
+        paid=Coalesce(
+            Sum(signed), Value(Decimal(0)), output_field=DecimalField(max_digits=12, decimal_places=2)
+        )
+    )
+
+
+class PaymentError(Exception):
+    """A payment that cannot be recorded; ``str(e)`` is for the user, ``field`` says where."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    paid_on: date,
+    method: str,
+    by: User,
+    kind: str = Payment.Kind.PAYMENT,
+    payer_reference: str = "",
+    note: str = "",
+    now: datetime | None = None,
+) -> tuple[Payment, Decimal]:
+    """Record money received for ``invoice`` (or paid back); returns it and the invoice's paid total.
+
+    Partial payments add up. More than the total is recorded and flagged (the caller says so);
+    a refund of more than was paid, a date in the future, or nothing at all is refused.
+    """
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    today = timezone.localdate(now or timezone.now())
+    if amount is None or amount <= 0:
+        raise PaymentError(_("Enter an amount above zero."), field="amount")
+    if paid_on > today:
+        raise PaymentError(_("The day it was paid cannot be in the future."), field="paid_on")
+    if paid_on < invoice.issued_on - timedelta(days=366):
+        raise PaymentError(_("That day is long before the invoice; check the date."), field="paid_on")
+    paid = invoices_with_paid(Invoice.objects.filter(pk=invoice.pk)).get().paid
+    if kind == Payment.Kind.REFUND and amount > paid:
+        raise PaymentError(
+            _("Only %(paid)s has been paid, so no more can be refunded.") % {"paid": format_cny(paid)},
+            field="amount",
+        )
+    payment = Payment.objects.create(
+        invoice=invoice,
+        kind=kind,
+        amount=amount,
+        paid_on=paid_on,
+        method=method,
+        payer_reference=" ".join(payer_reference.split()),
+        note=note.strip(),
+        recorded_by=by,
+    )
+    return payment, paid + payment.signed_amount
+
+
+# --- Reminders --------------------------------------------------------------------------
+
+
+def invoice_reminders_queue_due(*, now: datetime | None = None) -> int:
+    """Remind crews the day before a deposit or the balance falls due, and tell them (and the desk)
+    once it is overdue: each at most once per invoice, however often the sweep runs."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    tomorrow = today + timedelta(days=1)
+    open_invoices = (
+        invoices_with_paid(Invoice.objects.filter(Q(deposit_due_on__lte=tomorrow) | Q(due_on__lte=tomorrow)))
+        .filter(paid__lt=F("total"))
+        .select_related("plan", "crew")
+    )
+    queued = 0
+    for invoice in open_invoices:
+        kinds = []
+        # A deposit due on the balance's day is the balance: one reminder, not two.
+        if invoice.paid < invoice.deposit and invoice.deposit_due_on < invoice.due_on:
+            if today > invoice.deposit_due_on:
+                kinds.append(NOTICE.INVOICE_DEPOSIT_OVERDUE)
+            elif today >= invoice.deposit_due_on - timedelta(days=1):
+                kinds.append(NOTICE.INVOICE_DEPOSIT_DUE)
+        if today > invoice.due_on:
+            kinds.append(NOTICE.INVOICE_OVERDUE)
+        elif today >= invoice.due_on - timedelta(days=1):
+            kinds.append(NOTICE.INVOICE_BALANCE_DUE)
+        for kind in kinds:
+            with transaction.atomic():
+                queued += emails.invoice_notify(invoice=invoice, kind=kind, paid=invoice.paid)
+    return queued

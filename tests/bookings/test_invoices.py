@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings import services
-from bookings.models import DayRange, Invoice, InvoiceCounter
+from bookings.models import DayRange, Invoice, InvoiceCounter, Notification, Payment, PaymentState
 from bookings.services import ItemRequest, SetRequest
 from bookings.services.invoices import invoice_next_number
+from hengdian import tasks
 
 from ..auth import login_staff
 from ..factories import CrewOwnerFactory, EquipmentFactory, StaffFactory, StudioSetFactory
@@ -37,6 +38,7 @@ def request_plan(owner, *parts: DayRange, items=()):
 @pytest.mark.django_db
 def test_confirming_a_plan_issues_its_invoice_from_the_stored_quote_with_vat_apart(settings):
     settings.VAT_PERCENT = Decimal("6")
+    settings.DEPOSIT_PERCENT, settings.DEPOSIT_DAYS = Decimal("30"), 7
     settings.INVOICE_NUMBER_PREFIX = "HD-INV"
     owner = CrewOwnerFactory()
     owner.crew.tax_id, owner.crew.billing_address = "91330783MA2DEMO01X", "横店镇万盛街 1 号"
@@ -54,7 +56,10 @@ def test_confirming_a_plan_issues_its_invoice_from_the_stored_quote_with_vat_apa
     assert (invoice.vat, invoice.total) == (Decimal("2232.00"), Decimal("39432.00"))
     assert [line["amount"] for line in invoice.lines] == ["30000.00", "7200.00"]
     assert (invoice.billing_tax_id, invoice.billing_address) == ("91330783MA2DEMO01X", "横店镇万盛街 1 号")
-    assert invoice.due_on == invoice.issued_on + timedelta(days=settings.INVOICE_PAYMENT_DAYS)
+    # A deposit of 30 % within 7 days; the rest by the day before the first shoot day.
+    assert invoice.deposit == Decimal("11829.60")
+    assert invoice.deposit_due_on == invoice.issued_on + timedelta(days=7)
+    assert invoice.due_on == plan.start_date - timedelta(days=1)
 
     owner.crew.tax_id = "CHANGED"
     owner.crew.save()
@@ -198,3 +203,141 @@ def test_the_owner_keeps_the_billing_details_invoices_print(client):
     assert response.status_code == 302
     owner.crew.refresh_from_db()
     assert (owner.crew.tax_id, owner.crew.billing_address) == ("91330783MA2DEMO01X", "Hengdian, Dongyang")
+
+
+# --- Payments ---------------------------------------------------------------------------
+
+
+def _invoice(owner=None, start: int = 20) -> Invoice:
+    owner = owner or CrewOwnerFactory()
+    plan = request_plan(owner, days(start))
+    services.shoot_plan_confirm(plan=plan, by=StaffFactory())
+    return Invoice.objects.get(plan=plan)
+
+
+def _paid(invoice: Invoice) -> Decimal:
+    return services.invoices_with_paid(Invoice.objects.filter(pk=invoice.pk)).get().paid
+
+
+@pytest.mark.django_db
+def test_partial_payments_add_up_refunds_take_back_and_more_than_the_total_is_flagged():
+    invoice = _invoice()
+    desk = StaffFactory()
+    today = timezone.localdate()
+
+    _p, paid = services.payment_record(
+        invoice=invoice, amount=invoice.deposit, paid_on=today, method="bank_transfer", by=desk
+    )
+    assert paid == invoice.deposit
+    assert invoice.payment_state(paid=paid, today=today) == PaymentState.DEPOSIT_PAID
+    _p, paid = services.payment_record(
+        invoice=invoice, amount=invoice.total - invoice.deposit, paid_on=today, method="wechat_pay", by=desk
+    )
+    assert paid == invoice.total and invoice.payment_state(paid=paid, today=today) == PaymentState.PAID
+    _p, paid = services.payment_record(
+        invoice=invoice, amount=Decimal("10"), paid_on=today, method="cash", by=desk
+    )
+    assert invoice.payment_state(paid=paid, today=today) == PaymentState.OVERPAID
+    _p, paid = services.payment_record(
+        invoice=invoice, amount=Decimal("10"), paid_on=today, method="cash", kind="refund", by=desk
+    )
+    assert paid == invoice.total == _paid(invoice)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"amount": Decimal("0")}, "amount"),
+        ({"paid_on": timezone.localdate() + timedelta(days=1)}, "paid_on"),
+        ({"kind": "refund", "amount": Decimal("1")}, "amount"),  # nothing paid yet to refund
+    ],
+)
+def test_a_payment_that_cannot_be_is_refused_naming_the_field_and_nothing_is_recorded(changes, field):
+    invoice = _invoice()
+    values = {"amount": Decimal("100"), "paid_on": timezone.localdate(), "method": "alipay", **changes}
+
+    with pytest.raises(services.PaymentError) as refused:
+        services.payment_record(invoice=invoice, by=StaffFactory(), **values)
+
+    assert refused.value.field == field
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_payment_reminders_come_the_day_before_and_when_overdue_once_each(settings):
+    settings.STAFF_NOTIFICATION_EMAILS = ["desk@hengdian.example"]
+    invoice = _invoice(start=20)
+    kinds = Notification.Kind
+
+    def sweep_on(day, hour=9):
+        with time_machine.travel(
+            timezone.make_aware(
+                timezone.datetime.combine(day, timezone.datetime.min.time()).replace(hour=hour)
+            ),
+            tick=False,
+        ):
+            tasks.sweep()
+            tasks.sweep()
+
+    sweep_on(invoice.deposit_due_on - timedelta(days=2))
+    assert not Notification.objects.filter(kind__startswith="invoice-").exists()
+    sweep_on(invoice.deposit_due_on - timedelta(days=1))
+    sweep_on(invoice.deposit_due_on + timedelta(days=1))
+    sweep_on(invoice.deposit_due_on + timedelta(days=2))
+    crew = Notification.objects.filter(
+        recipient=invoice.crew.members.get().email, kind__startswith="invoice-"
+    )
+    assert sorted(crew.values_list("kind", flat=True)) == [
+        kinds.INVOICE_DEPOSIT_DUE,
+        kinds.INVOICE_DEPOSIT_OVERDUE,
+    ]
+    assert (
+        Notification.objects.filter(
+            recipient="desk@hengdian.example", kind=kinds.INVOICE_DEPOSIT_OVERDUE
+        ).count()
+        == 1
+    )
+
+    services.payment_record(
+        invoice=invoice,
+        amount=invoice.total,
+        paid_on=timezone.localdate(),
+        method="bank_transfer",
+        by=StaffFactory(),
+    )
+    sweep_on(invoice.due_on + timedelta(days=1))
+    assert not Notification.objects.filter(
+        kind__in=[kinds.INVOICE_BALANCE_DUE, kinds.INVOICE_OVERDUE]
+    ).exists()
+    body = crew.get(kind=kinds.INVOICE_DEPOSIT_DUE).body_text
+    assert invoice.number in body
+
+
+@pytest.mark.django_db
+def test_the_desk_records_a_payment_on_the_invoice_page_and_the_plan_shows_deposit_paid(client, staff_admin):
+    invoice = _invoice()
+    login_staff(client, staff_admin)
+    url = reverse("admin:bookings_invoice_payment", args=[invoice.pk])
+
+    bad = client.post(
+        url, {"kind": "payment", "amount": "-5", "paid_on": timezone.localdate(), "method": "alipay"}
+    )
+    assert bad.status_code == 200 and "Enter an amount above zero." in bad.text
+    assert not Payment.objects.exists()
+    done = client.post(
+        url,
+        {
+            "kind": "payment",
+            "amount": str(invoice.deposit),
+            "paid_on": timezone.localdate(),
+            "method": "bank_transfer",
+            "payer_reference": f"{invoice.number} deposit",
+        },
+    )
+
+    assert done.status_code == 302
+    assert _paid(invoice) == invoice.deposit
+    client.force_login(invoice.crew.members.get())
+    page = client.get(invoice.plan.get_absolute_url()).text
+    assert 'data-payment="deposit-paid"' in page and "Deposit paid" in page

@@ -38,10 +38,20 @@ def queued(kind: str, **filters) -> int:
 
 
 def confirmed_booking(crew_owner, staff_admin, *, start_in: int, days: int = 3) -> Booking:
+    """A confirmed booking whose invoice is paid in full: only the shoot's own reminders can be due."""
     booking = services.booking_request(
         crew=crew_owner.crew, studio_set=StudioSetFactory(), days=days_from_now(start_in, days), by=crew_owner
     )
-    return services.booking_confirm(booking=booking, by=staff_admin)
+    booking = services.booking_confirm(booking=booking, by=staff_admin)
+    invoice = booking.plan.invoices.get()
+    services.payment_record(
+        invoice=invoice,
+        amount=invoice.total,
+        paid_on=timezone.localdate(),
+        method="bank_transfer",
+        by=staff_admin,
+    )
+    return booking
 
 
 def session_starting(moment: datetime, **kwargs) -> Session:
@@ -261,7 +271,14 @@ def test_the_sweeps_queries_do_not_grow_with_items_that_are_not_due(
     def sweep_queries() -> int:
         with CaptureQueriesContext(connection) as queries:
             result = sweep()
-        assert result == {"requeued": 0, "expired": 0, "lapsed": 0, "reminders": 0, "overdue": 0}
+        assert result == {
+            "requeued": 0,
+            "expired": 0,
+            "lapsed": 0,
+            "reminders": 0,
+            "overdue": 0,
+            "payments": 0,
+        }
         return len(queries)
 
     make_items_not_due(2, crew_owner, staff_admin, django_capture_on_commit_callbacks)
@@ -270,7 +287,9 @@ def test_the_sweeps_queries_do_not_grow_with_items_that_are_not_due(
     many = sweep_queries()
 
     assert few == many
-    assert many <= 14  # a handful of indexed selects (the last: units still out), none per row
+    assert (
+        many <= 15
+    )  # a handful of indexed selects (the last: units still out, unpaid invoices), none per row
 
 
 @pytest.mark.django_db
@@ -286,9 +305,9 @@ def test_the_sweeps_queries_grow_only_with_the_items_that_are_due(
 
     # Per due message (one recipient each here): its own transaction, a dedupe check and
     # the insert in a savepoint — six statements; the selects themselves are fixed (one per
-    # kind, with the due rows' lines and recipients, and the units still out: at most 15
-    # whatever is due).
-    assert len(queries) <= 15 + 6 * 6
+    # kind, with the due rows' lines and recipients, the units still out and the unpaid invoices:
+    # at most 16 whatever is due).
+    assert len(queries) <= 16 + 6 * 6
 
 
 # --- Reminders follow a booking whose days changed -------------------------------------
