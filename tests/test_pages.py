@@ -2,8 +2,9 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
+from bookings import services
 from bookings.models import Booking, Equipment, Handover, StudioSet, User
 from hengdian import roles
 from workshops.models import Session
@@ -44,6 +45,10 @@ def test_seed_demo_is_idempotent():
         "CAM-0012",
         "GIM-0010",
     ]
+    # Invoices: Silver Bamboo's shoot today paid in full, last week's overdue.
+    today = timezone.localdate()
+    states = sorted(i.payment_state(paid=i.paid, today=today) for i in services.invoices_with_paid())
+    assert states == ["overdue", "paid"]
     # and one change asked for the confirmed booking, waiting for the desk
     assert Booking.objects.filter(status=Booking.Status.CHANGE, change_of__status="confirmed").count() == 1
     assert User.objects.filter(is_staff=True).exists()

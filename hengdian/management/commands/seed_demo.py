@@ -968,8 +968,9 @@ class Command(BaseCommand):
         return created
 
     def _demo_store_day(self) -> int:
-        """A second crew shooting today, its units partly collected, and last week's gimbal still out,
-        so the store's counter page and the overdue email have something to show."""
+        """A second crew shooting today, its units partly collected and its invoice paid, and last
+        week's shoot with a gimbal still out and its invoice unpaid, so the store's counter page,
+        the invoices and the overdue emails have something to show."""
         if User.objects.filter(email=SECOND_CREW_EMAIL).exists():
             return 0
         crew = Crew.objects.create(
@@ -1017,6 +1018,20 @@ class Command(BaseCommand):
         services.booking_confirm(booking=shoot, by=staff)
         line = shoot.items.get(equipment=kinds["vertical-camera-kit"])
         services.handover_check_out(line=line, asset_tags=["CAM-0012"], collected_by=member, by=staff)
+        # Today's shoot is paid in full (deposit, then the rest); last week's was never paid: overdue.
+        invoice = shoot.plan.invoices.get()
+        for amount, method in (
+            (invoice.deposit, "bank_transfer"),
+            (invoice.total - invoice.deposit, "wechat_pay"),
+        ):
+            services.payment_record(
+                invoice=invoice,
+                amount=amount,
+                paid_on=today,
+                method=method,
+                payer_reference=f"{invoice.number} Silver Bamboo Media",
+                by=staff,
+            )
         return 3
 
     def _demo_enrolments(self) -> int:
