@@ -1181,3 +1181,42 @@ def invoice_notify(*, invoice, kind: str, paid) -> int:
             about_date=due_on,
         )
     return queued
+
+
+def fapiao_requested_notify(*, request) -> int:
+    """Tell the booking desk (who pass it to the finance department) that a crew asks for a fapiao."""
+    invoice = request.invoice
+
+    def message() -> Message:
+        facts = [
+            (_("Invoice"), invoice.number),
+            (_("Billed to"), invoice.billing_name),
+            (_("Tax ID"), invoice.billing_tax_id or "—"),
+            (_("Total"), format_cny(invoice.total)),
+            (_("Kind of fapiao"), request.get_kind_display()),
+            (_("Send it to"), request.email),
+        ]
+        if request.note:
+            facts.append((_("Note"), request.note))
+        return Message(
+            subject=_("Fapiao asked for: %(number)s for %(crew)s")
+            % {"number": invoice.number, "crew": invoice.billing_name},
+            greeting=_("Hello,"),
+            paragraphs=[
+                _(
+                    "The crew asks for the official fapiao of this invoice. Mark it issued in the admin once finance has sent it."
+                )
+            ],
+            facts=facts,
+            link_label=_("Open the fapiao requests"),
+            link_url=absolute_url(reverse("admin:bookings_fapiaorequest_changelist")),
+            signature=_("Hengdian Studio Booking"),
+        )
+
+    return _queue_for_staff(
+        _staff_recipients(),
+        kind=Kind.FAPIAO_REQUESTED,
+        event=f"fapiao:{request.pk}",
+        build=message,
+        plan=invoice.plan,
+    )

@@ -11,7 +11,7 @@ from django_countries import countries
 from django_countries.fields import CountryField, LazyTypedChoiceField
 
 from . import selectors, services
-from .models import Crew, DayRange, Equipment, StudioSet, User, phone_validator
+from .models import Crew, DayRange, Equipment, FapiaoRequest, StudioSet, User, phone_validator
 from .validators import validate_single_line
 from .widgets import DateInput, LongSelect
 
@@ -407,6 +407,23 @@ class BookAgainForm(forms.Form):
     """The first shoot day of a plan booked again; every part keeps its offset from it."""
 
     start = forms.DateField(label=_("New first shoot day"), widget=DateInput())
+
+
+class FapiaoForm(forms.Form):
+    """A crew asks for the official fapiao of one of its invoices."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind of fapiao"), choices=FapiaoRequest.Kind.choices, widget=forms.RadioSelect
+    )
+    email = forms.EmailField(
+        label=_("Send the e-fapiao to"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    note = forms.CharField(
+        label=_("Note for the finance department"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class BookingNotesForm(forms.Form):

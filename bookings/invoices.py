@@ -148,10 +148,10 @@ def _story(invoice: Invoice) -> list:
         Spacer(1, 6 * mm),
         _p(
             "This is a commercial invoice, not an official Chinese VAT invoice (发票, fapiao). The finance "
-            "department issues a fapiao on request: ask the booking desk.",
+            "department issues a fapiao on request: ask for it on the shoot plan's page.",
             SMALL,
         ),
-        _p("本单据为商业发票，并非增值税发票。如需发票，请向预订服务台申请，由财务部开具。", SMALL),
+        _p("本单据为商业发票，并非增值税发票。如需发票，请在拍摄计划页面申请，由财务部开具。", SMALL),
     ]
     return story
 

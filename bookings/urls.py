@@ -74,4 +74,5 @@ urlpatterns = [
     path("plans/<plan_reference:reference>/", views.plan_detail, name="plan"),
     path("plans/<plan_reference:reference>/again/", views.plan_again, name="plan_again"),
     path("invoices/<invoice_number:number>.pdf", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<invoice_number:number>/fapiao/", views.invoice_fapiao, name="invoice_fapiao"),
 ]

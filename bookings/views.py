@@ -46,6 +46,7 @@ from .forms import (
     CrewForm,
     DateRangeForm,
     EmailLanguageForm,
+    FapiaoForm,
     MemberAddForm,
     SetFilterForm,
     SignupForm,
@@ -781,7 +782,13 @@ def _again_start(plan) -> date:
     return max(plan.start_date or tomorrow, tomorrow)
 
 
-def _render_plan(request: HttpRequest, plan, again_form, status: int = 200) -> HttpResponse:
+def _render_plan(
+    request: HttpRequest,
+    plan,
+    again_form,
+    status: int = 200,
+    fapiao_form: tuple[int, FapiaoForm] | None = None,
+) -> HttpResponse:
     union = selectors.plan_days([b.days for b in plan.parts])
     # The page shows the whole plan's lines' states (each part's are on its own page).
     plan_lines = store.line_states_for(
@@ -796,8 +803,14 @@ def _render_plan(request: HttpRequest, plan, again_form, status: int = 200) -> H
             "plan_days": len(union),
             "again_form": again_form,
             "invoices": [
-                (invoice, invoice.payment_state(paid=invoice.paid, today=timezone.localdate()))
-                for invoice in services.invoices_with_paid(plan.invoices.order_by("year", "sequence"))
+                (
+                    invoice,
+                    invoice.payment_state(paid=invoice.paid, today=timezone.localdate()),
+                    _fapiao_form_for(request, invoice, fapiao_form),
+                )
+                for invoice in services.invoices_with_paid(
+                    plan.invoices.select_related("fapiao_request").order_by("year", "sequence")
+                )
             ],
             "plan_line_states": [
                 (item, plan_lines[f"planitem-{item.pk}"])
@@ -806,6 +819,45 @@ def _render_plan(request: HttpRequest, plan, again_form, status: int = 200) -> H
             ],
         },
         status=status,
+    )
+
+
+def _fapiao_form_for(
+    request: HttpRequest, invoice, bound: tuple[int, FapiaoForm] | None
+) -> FapiaoForm | None:
+    """The form asking for an invoice's fapiao, unless it has been asked for already."""
+    if hasattr(invoice, "fapiao_request"):
+        return None
+    if bound is not None and bound[0] == invoice.pk:
+        return bound[1]
+    return FapiaoForm(prefix=f"fapiao-{invoice.pk}", initial={"email": request.user.email})
+
+
+@login_required
+@require_POST
+def invoice_fapiao(request: HttpRequest, number: str) -> HttpResponse:
+    """A crew member asks for the official fapiao of one of the crew's invoices."""
+    invoice = get_object_or_404(Invoice.objects.for_user(request.user).select_related("plan"), number=number)
+    plan = _get_plan(request, invoice.plan.reference)
+    form = FapiaoForm(request.POST, prefix=f"fapiao-{invoice.pk}")
+    if form.is_valid():
+        try:
+            services.fapiao_request(invoice=invoice, by=request.user, **form.cleaned_data)
+        except services.PaymentError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("The fapiao for %(number)s is asked for; finance sends it to %(email)s.")
+                % {"number": invoice.number, "email": form.cleaned_data["email"]},
+            )
+            return redirect(plan)
+    return _render_plan(
+        request,
+        plan,
+        BookAgainForm(initial={"start": _again_start(plan)}),
+        status=400,
+        fapiao_form=(invoice.pk, form),
     )
 
 

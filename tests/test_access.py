@@ -29,6 +29,7 @@ from bookings.models import (
     Booking,
     DayRange,
     EquipmentUnit,
+    FapiaoRequest,
     Handover,
     Invoice,
     Notification,
@@ -89,6 +90,7 @@ class World:
     unit: EquipmentUnit
     handover: Handover
     payment: Payment
+    fapiao: FapiaoRequest
 
 
 @pytest.fixture
@@ -176,6 +178,12 @@ def world(db, private_storage) -> World:
             method="bank_transfer",
             by=superuser,
         )[0],
+        fapiao=services.fapiao_request(
+            invoice=Invoice.objects.filter(crew=owner.crew).first(),
+            by=owner,
+            kind="ordinary",
+            email=owner.email,
+        ),
     )
 
 
@@ -284,6 +292,14 @@ PUBLIC_RULES: dict[str, Rule] = {
     "bookings:detail": Rule(lambda w: w.booking.get_absolute_url(), crew_page()),
     "bookings:ics": Rule(lambda w: reverse("bookings:ics", args=[w.booking.reference]), crew_page()),
     "bookings:plan": Rule(lambda w: w.booking.plan.get_absolute_url(), crew_page()),
+    # Asking for a fapiao a second time is refused on the page (400); other crews do not see the invoice.
+    "bookings:invoice_fapiao": Rule(
+        lambda w: reverse(
+            "bookings:invoice_fapiao", args=[Invoice.objects.filter(crew=w.owner.crew).first().number]
+        ),
+        crew_page(400),
+        method="post",
+    ),
     "bookings:invoice_pdf": Rule(
         lambda w: Invoice.objects.filter(crew=w.owner.crew).first().get_absolute_url(), crew_page()
     ),
@@ -397,6 +413,7 @@ ADMIN_OFFERS = {
     "bookings.handover": "v",  # made and closed on the store's counter page
     "bookings.invoice": "v",  # issued by the services, never edited
     "bookings.payment": "v",  # recorded on an invoice's own page, never edited
+    "bookings.fapiaorequest": "v",  # asked for by crews, marked issued by an action
     "workshops.workshop": "vacd",
     "workshops.session": "vacd",
     "workshops.enrolment": "vac",
@@ -409,6 +426,7 @@ ROLE_MAY = {
     "booking desk": {
         "bookings.invoice": "v",
         "bookings.payment": "va",
+        "bookings.fapiaorequest": "v",
         "bookings.studioset": "vac",
         "bookings.equipment": "vac",
         "bookings.equipmentunit": "v",
@@ -437,6 +455,7 @@ ROLE_MAY = {
     "viewer": {
         "bookings.invoice": "v",
         "bookings.payment": "v",
+        "bookings.fapiaorequest": "v",
         "bookings.studioset": "v",
         "bookings.equipment": "v",
         "bookings.equipmentunit": "v",
@@ -482,6 +501,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], object]] = {
     "bookings.handover": lambda w: w.handover,
     "bookings.invoice": lambda w: Invoice.objects.filter(crew=w.owner.crew).first(),
     "bookings.payment": lambda w: w.payment,
+    "bookings.fapiaorequest": lambda w: w.fapiao,
     "workshops.workshop": lambda w: w.enrolment.session.workshop,
     "workshops.session": lambda w: w.enrolment.session,
     "workshops.enrolment": lambda w: w.enrolment,

@@ -38,7 +38,7 @@ from .catalogue import (
     StudioSetAdmin,
 )
 from .history import HistoryAdminMixin
-from .invoices import InvoiceAdmin, PaymentAdmin
+from .invoices import FapiaoRequestAdmin, InvoiceAdmin, PaymentAdmin
 from .outbox import NotificationAdmin
 from .store import CheckOutForm, EquipmentUnitAdmin, HandoverAdmin, ReturnForm
 
@@ -61,6 +61,7 @@ __all__ = [
     "EquipmentAdmin",
     "EquipmentAdminForm",
     "EquipmentUnitAdmin",
+    "FapiaoRequestAdmin",
     "HandoverAdmin",
     "HistoryAdminMixin",
     "InvoiceAdmin",

@@ -17,7 +17,7 @@ from hengdian.admin import NamedInputsMixin
 
 from .. import services
 from ..invoices import invoice_pdf
-from ..models import Invoice, Payment, PaymentState
+from ..models import FapiaoRequest, Invoice, Payment, PaymentState
 from ..money import format_cny
 from .base import ReadOnlyInline, RecordOnlyAdmin, money_field, studio_today
 
@@ -225,3 +225,59 @@ class PaymentAdmin(RecordOnlyAdmin):
     fields = ["invoice", "kind", "amount_cny", "paid_on", "method", "payer_reference", "note", "recorded_by"]
     readonly_fields = fields
     amount_cny = money_field(Payment, "amount")
+
+
+class FapiaoIssuedFilter(admin.SimpleListFilter):
+    title = _("fapiao")
+    parameter_name = "issued"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Waiting for finance")), ("yes", _("Issued"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(issued_on__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(FapiaoRequest)
+class FapiaoRequestAdmin(RecordOnlyAdmin):
+    """What crews asked the finance department for; the desk marks each issued once it is sent."""
+
+    list_display = ["invoice", "billed_to", "kind", "email", "requested_at", "issued_on"]
+    list_filter = [FapiaoIssuedFilter, "kind"]
+    list_select_related = ["invoice"]
+    search_fields = ["invoice__number", "invoice__billing_name", "email"]
+    date_hierarchy = "requested_at"
+    fields = [
+        "invoice",
+        "billed_to",
+        "tax_id",
+        "kind",
+        "email",
+        "note",
+        "requested_by",
+        "requested_at",
+        "issued_on",
+        "issued_by",
+    ]
+    readonly_fields = fields
+    actions = ["mark_issued"]
+
+    @admin.display(description=_("billed to"))
+    def billed_to(self, obj: FapiaoRequest) -> str:
+        return obj.invoice.billing_name
+
+    @admin.display(description=_("tax ID"))
+    def tax_id(self, obj: FapiaoRequest) -> str:
+        return obj.invoice.billing_tax_id or "—"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Only through the action below: nothing on the page itself is edited.
+        return obj is None and request.user.has_perm("bookings.change_fapiaorequest")
+
+    @admin.action(description=_("Mark the selected fapiao issued"), permissions=["change"])
+    def mark_issued(self, request, queryset):
+        for fapiao in queryset.order_by("pk"):
+            services.fapiao_mark_issued(request=fapiao, by=request.user)
+        self.message_user(request, gettext("Marked issued."), messages.SUCCESS)

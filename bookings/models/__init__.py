@@ -36,7 +36,7 @@ from .catalogue import (
     validate_photo_size,
 )
 from .crews import Crew, User, UserManager, new_calendar_token, phone_validator
-from .invoices import Invoice, InvoiceCounter, InvoiceQuerySet, Payment, PaymentState
+from .invoices import FapiaoRequest, Invoice, InvoiceCounter, InvoiceQuerySet, Payment, PaymentState
 from .outbox import Notification
 from .store import EquipmentUnit, Handover, KitComponent, normalize_asset_tag
 
@@ -55,6 +55,7 @@ __all__ = [
     "DayRange",
     "Equipment",
     "EquipmentUnit",
+    "FapiaoRequest",
     "Handover",
     "Invoice",
     "InvoiceCounter",

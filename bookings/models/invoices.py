@@ -186,3 +186,46 @@ class Payment(models.Model):
     @property
     def signed_amount(self) -> Decimal:
         return self.amount if self.kind == self.Kind.PAYMENT else -self.amount
+
+
+class FapiaoRequest(models.Model):
+    """A crew asks the finance department for the official 发票 (fapiao) of an invoice."""
+
+    class Kind(models.TextChoices):
+        ORDINARY = "ordinary", _("Ordinary VAT fapiao (增值税普通发票)")
+        SPECIAL = "special", _("Special VAT fapiao (增值税专用发票), for deducting input VAT")
+
+    invoice = models.OneToOneField(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="fapiao_request"
+    )
+    kind = models.CharField(_("kind of fapiao"), max_length=10, choices=Kind.choices)
+    email = models.EmailField(_("send the e-fapiao to"))
+    note = models.TextField(_("note for the finance department"), max_length=1000, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    issued_on = models.DateField(_("fapiao issued on"), null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("marked issued by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("fapiao request")
+        verbose_name_plural = _("fapiao requests")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(issued_on__isnull=True, issued_by__isnull=True)
+                | Q(issued_on__isnull=False, issued_by__isnull=False),
+                name="fapiao_issued_says_who",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} · {self.get_kind_display()}"

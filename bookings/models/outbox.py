@@ -47,6 +47,7 @@ class Notification(models.Model):
         INVOICE_DEPOSIT_OVERDUE = "invoice-deposit-overdue", _("Deposit overdue")
         INVOICE_BALANCE_DUE = "invoice-balance-due", _("Reminder: balance due")
         INVOICE_OVERDUE = "invoice-overdue", _("Payment overdue")
+        FAPIAO_REQUESTED = "fapiao-requested", _("Fapiao requested (staff)")
         ENROLMENT_CONFIRMED = "enrolment-confirmed", _("Enrolment confirmed")
         ENROLMENT_WAITLISTED = "enrolment-waitlisted", _("Enrolment on the waiting list")
         ENROLMENT_PROMOTED = "enrolment-promoted", _("Promoted from the waiting list")

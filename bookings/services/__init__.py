@@ -48,6 +48,8 @@ from .changes import (
 from .desk import DESK_PERMISSION, NewCrew, crew_create_for_desk, desk_shoot_plan_request
 from .invoices import (
     PaymentError,
+    fapiao_mark_issued,
+    fapiao_request,
     invoice_issue_for_plan,
     invoice_reminders_queue_due,
     invoices_with_paid,
@@ -114,6 +116,8 @@ __all__ = [
     "equipment_check_stock",
     "equipment_set_stock",
     "equipment_track_units",
+    "fapiao_mark_issued",
+    "fapiao_request",
     "handover_check_out",
     "handover_return",
     "invoice_issue_for_plan",

@@ -12,7 +12,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import emails
-from ..models import Booking, Crew, Invoice, InvoiceCounter, Notification, Payment, ShootPlan, User
+from ..models import (
+    Booking,
+    Crew,
+    FapiaoRequest,
+    Invoice,
+    InvoiceCounter,
+    Notification,
+    Payment,
+    ShootPlan,
+    User,
+)
 from ..money import format_cny
 
 NOTICE = Notification.Kind
@@ -189,3 +199,43 @@ def invoice_reminders_queue_due(*, now: datetime | None = None) -> int:
             with transaction.atomic():
                 queued += emails.invoice_notify(invoice=invoice, kind=kind, paid=invoice.paid)
     return queued
+
+
+# --- Fapiao ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def fapiao_request(*, invoice: Invoice, by: User, kind: str, email: str, note: str = "") -> FapiaoRequest:
+    """A member of the invoice's crew asks for the official fapiao; the booking desk is told.
+
+    One request per invoice. A special VAT fapiao names the buyer's tax ID, so the crew must
+    have given one (on its crew page) first.
+    """
+    invoice = Invoice.objects.select_for_update().select_related("crew").get(pk=invoice.pk)
+    if by.crew_id != invoice.crew_id:
+        raise PaymentError(_("Only a member of the invoiced crew can ask for its fapiao."))
+    if FapiaoRequest.objects.filter(invoice=invoice).exists():
+        raise PaymentError(_("The fapiao for this invoice has been asked for already."), field="kind")
+    if kind == FapiaoRequest.Kind.SPECIAL and not invoice.billing_tax_id:
+        raise PaymentError(
+            _(
+                "A special VAT fapiao needs your company's tax ID, which this invoice does not have. "
+                "Ask for an ordinary one, or add the tax ID on your crew page and call the booking desk."
+            ),
+            field="kind",
+        )
+    request = FapiaoRequest.objects.create(
+        invoice=invoice, kind=kind, email=email.strip().lower(), note=note.strip(), requested_by=by
+    )
+    emails.fapiao_requested_notify(request=request)
+    return request
+
+
+@transaction.atomic
+def fapiao_mark_issued(*, request: FapiaoRequest, by: User, now: datetime | None = None) -> FapiaoRequest:
+    request = FapiaoRequest.objects.select_for_update().get(pk=request.pk)
+    if request.issued_on is None:
+        request.issued_on = timezone.localdate(now or timezone.now())
+        request.issued_by = by
+        request.save(update_fields=["issued_on", "issued_by"])
+    return request

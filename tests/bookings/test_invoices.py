@@ -7,11 +7,20 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection, transaction
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from bookings import services
-from bookings.models import DayRange, Invoice, InvoiceCounter, Notification, Payment, PaymentState
+from bookings.models import (
+    DayRange,
+    FapiaoRequest,
+    Invoice,
+    InvoiceCounter,
+    Notification,
+    Payment,
+    PaymentState,
+)
 from bookings.services import ItemRequest, SetRequest
 from bookings.services.invoices import invoice_next_number
 from hengdian import tasks
@@ -341,3 +350,58 @@ def test_the_desk_records_a_payment_on_the_invoice_page_and_the_plan_shows_depos
     client.force_login(invoice.crew.members.get())
     page = client.get(invoice.plan.get_absolute_url()).text
     assert 'data-payment="deposit-paid"' in page and "Deposit paid" in page
+
+
+# --- Fapiao ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_crew_asks_for_the_fapiao_the_desk_is_told_and_marks_it_issued(client, settings, staff_admin):
+    settings.STAFF_NOTIFICATION_EMAILS = ["desk@hengdian.example"]
+    invoice = _invoice()
+    member = invoice.crew.members.get()
+    client.force_login(member)
+    url = reverse("bookings:invoice_fapiao", args=[invoice.number])
+    prefix = f"fapiao-{invoice.pk}"
+
+    special = client.post(url, {f"{prefix}-kind": "special", f"{prefix}-email": "finance@redlantern.example"})
+    assert special.status_code == 400 and "needs your company&#x27;s tax ID" in special.text
+    assert not FapiaoRequest.objects.exists()
+
+    done = client.post(
+        url,
+        {
+            f"{prefix}-kind": "ordinary",
+            f"{prefix}-email": "Finance@RedLantern.example",
+            f"{prefix}-note": "E-fapiao",
+        },
+    )
+
+    assert done.status_code == 302
+    request = FapiaoRequest.objects.get()
+    assert (request.kind, request.email, request.requested_by) == (
+        "ordinary",
+        "finance@redlantern.example",
+        member,
+    )
+    told = Notification.objects.get(kind=Notification.Kind.FAPIAO_REQUESTED)
+    assert told.recipient == "desk@hengdian.example" and invoice.number in told.body_text
+    again = client.post(url, {f"{prefix}-kind": "ordinary", f"{prefix}-email": "x@example.com"})
+    assert again.status_code == 400 and FapiaoRequest.objects.count() == 1
+    assert "Fapiao asked for on" in client.get(invoice.plan.get_absolute_url()).text
+
+    staff = Client()
+    login_staff(staff, staff_admin)
+    staff.post(
+        reverse("admin:bookings_fapiaorequest_changelist"),
+        {"action": "mark_issued", "_selected_action": [request.pk]},
+    )
+    request.refresh_from_db()
+    assert request.issued_on == timezone.localdate() and request.issued_by == staff_admin
+    assert "Fapiao issued on" in client.get(invoice.plan.get_absolute_url()).text
+
+    client.force_login(CrewOwnerFactory())
+    assert (
+        client.post(url, {f"{prefix}-kind": "ordinary", f"{prefix}-email": "x@example.com"}).status_code
+        == 404
+    )

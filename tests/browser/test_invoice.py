@@ -54,6 +54,11 @@ def test_the_desk_confirms_the_crew_downloads_the_invoice_and_the_deposit_is_rec
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True, text=True).stdout
     assert invoice.number in text and "COMMERCIAL INVOICE" in text
     page.screenshot(path=tmp_path / "plan-deposit-due.png", full_page=True)
+    # The crew asks for the official fapiao from the same row.
+    row.locator("summary").click()
+    row.get_by_label("Ordinary VAT fapiao (增值税普通发票)").check()
+    row.get_by_role("button", name="Ask for the fapiao").click()
+    expect(page.locator("#plan-invoices .fapiao-status")).to_contain_text("Fapiao asked for on")
 
     desk_page.goto(f"/admin/bookings/invoice/{invoice.pk}/change/")
     desk_page.locator("#record-payment").click()
