@@ -8,7 +8,23 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, F, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    DecimalField,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -23,8 +39,10 @@ from .models import (
     DayRange,
     Equipment,
     Handover,
+    Invoice,
     KitComponent,
     Notification,
+    Payment,
     PlanItem,
     ShootPlan,
     StudioSet,
@@ -1074,3 +1092,58 @@ def past_plans_page(user, *, today: date, number: str | int | None) -> tuple[Pag
     position = {plan_id: i for i, plan_id in enumerate(plan_ids)}
     groups.sort(key=lambda group: position[group.plan.pk])
     return page, groups
+
+
+# --- Money -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RevenueMonth:
+    month: date
+    invoiced: Decimal
+    received: Decimal
+    # Still owed today on the invoices issued that month.
+    outstanding: Decimal
+
+
+def revenue_by_month(*, year: int) -> list[RevenueMonth]:
+    """Each month of ``year``: invoiced (issued that month), received (paid that month, less
+    refunds) and outstanding on that month's invoices. Three queries, whatever the year holds."""
+    money = DecimalField(max_digits=14, decimal_places=2)
+    signed = Case(When(kind=Payment.Kind.REFUND, then=-F("amount")), default=F("amount"), output_field=money)
+    paid_per_invoice = (
+        Payment.objects.filter(invoice=OuterRef("pk"))
+        .values("invoice")
+        .annotate(total=Sum(signed))
+        .values("total")
+    )
+    invoiced = {
+        row["month"]: row
+        for row in Invoice.objects.filter(year=year)
+        .annotate(
+            month=TruncMonth("issued_on"),
+            paid=Coalesce(
+                Subquery(paid_per_invoice, output_field=money), Value(Decimal(0)), output_field=money
+            ),
+        )
+        .values("month")
+        .annotate(invoiced=Sum("total"), paid=Sum("paid"))
+    }
+    received = dict(
+        Payment.objects.filter(paid_on__year=year)
+        .annotate(month=TruncMonth("paid_on"))
+        .values("month")
+        .annotate(received=Sum(signed))
+        .values_list("month", "received")
+    )
+    months = []
+    for number in range(1, 13):
+        month = date(year, number, 1)
+        row = invoiced.get(month, {})
+        total = row.get("invoiced") or Decimal(0)
+        months.append(
+            RevenueMonth(
+                month, total, received.get(month) or Decimal(0), total - (row.get("paid") or Decimal(0))
+            )
+        )
+    return months

@@ -70,6 +70,8 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/bookings/booking/export/", STAFF),
     ("/admin/bookings/handover/store/", STAFF),
     ("/admin/bookings/invoice/", STAFF),
+    ("/admin/bookings/invoice/report/", STAFF),
+    ("/admin/bookings/fapiaorequest/", STAFF),
     ("/admin/bookings/invoice/{invoice_pk}/change/", STAFF),
     ("/admin/bookings/invoice/{invoice_pk}/payment/", STAFF),
     ("/admin/bookings/payment/", STAFF),

@@ -614,6 +614,9 @@ ADMIN_RULES: dict[str, Rule] = {
         ),
         admin_page(holds("bookings.invoice", "v")),
     ),
+    "admin:bookings_invoice_report": Rule(
+        lambda w: reverse("admin:bookings_invoice_report"), admin_page(holds("bookings.invoice", "v"))
+    ),
     # Recording a payment needs the desk's permission to add payments.
     "admin:bookings_invoice_payment": Rule(
         lambda w: reverse("admin:bookings_invoice_payment", args=[w.payment.invoice_id]),

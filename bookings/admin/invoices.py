@@ -1,6 +1,10 @@
 """Invoices and payments in the admin: invoices are read, searched and downloaded, never edited;
 the booking desk records payments received (or paid back) on an invoice's own page."""
 
+import csv
+from datetime import date
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -15,11 +19,11 @@ from django.utils.translation import gettext_lazy as _
 
 from hengdian.admin import NamedInputsMixin
 
-from .. import services
+from .. import selectors, services
 from ..invoices import invoice_pdf
 from ..models import FapiaoRequest, Invoice, Payment, PaymentState
 from ..money import format_cny
-from .base import ReadOnlyInline, RecordOnlyAdmin, money_field, studio_today
+from .base import ReadOnlyInline, RecordOnlyAdmin, csv_safe, money_field, studio_today
 
 
 class PaymentInline(ReadOnlyInline):
@@ -71,6 +75,109 @@ class PaymentForm(NamedInputsMixin, forms.ModelForm):
         if amount is not None and amount <= 0:
             raise forms.ValidationError(_("Enter an amount above zero."), code="not_positive")
         return amount
+
+
+class ReportYearForm(forms.Form):
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+
+
+class AccountingExportForm(forms.Form):
+    MAX_DAYS = 366
+
+    date_from = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("To"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Inclusive: invoices issued and payments made on these days."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("date_from"), data.get("date_to")
+        if first and last:
+            if last < first:
+                self.add_error("date_to", _("The last day cannot be before the first day."))
+            elif (last - first).days + 1 > self.MAX_DAYS:
+                self.add_error(
+                    "date_to", _("Export at most %(days)d days at a time.") % {"days": self.MAX_DAYS}
+                )
+        return data
+
+
+def _accounting_csv(first: date, last: date) -> HttpResponse:
+    """Invoices issued and payments made from ``first`` to ``last``: UTF-8 with a BOM (Chinese names
+    survive Excel), every cell safe from being read as a formula."""
+    response = HttpResponse(
+        content_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="accounting-{first:%Y-%m-%d}-{last:%Y-%m-%d}.csv"'
+        },
+    )
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            gettext("Entry"),
+            gettext("Date"),
+            gettext("Invoice"),
+            gettext("Billed to"),
+            gettext("Tax ID"),
+            gettext("Net (CNY)"),
+            gettext("VAT (CNY)"),
+            gettext("Total (CNY)"),
+            gettext("Amount (CNY)"),
+            gettext("Method"),
+            gettext("Payer's reference"),
+        ]
+    )
+    for invoice in Invoice.objects.filter(issued_on__range=(first, last)).order_by(
+        "issued_on", "year", "sequence"
+    ):
+        writer.writerow(
+            [
+                csv_safe(value)
+                for value in (
+                    gettext("Invoice"),
+                    f"{invoice.issued_on:%Y-%m-%d}",
+                    invoice.number,
+                    invoice.billing_name,
+                    invoice.billing_tax_id,
+                    invoice.net,
+                    invoice.vat,
+                    invoice.total,
+                    "",
+                    "",
+                    "",
+                )
+            ]
+        )
+    payments = (
+        Payment.objects.filter(paid_on__range=(first, last))
+        .select_related("invoice")
+        .order_by("paid_on", "pk")
+    )
+    for payment in payments:
+        writer.writerow(
+            [
+                csv_safe(value)
+                for value in (
+                    payment.get_kind_display(),
+                    f"{payment.paid_on:%Y-%m-%d}",
+                    payment.invoice.number,
+                    payment.invoice.billing_name,
+                    payment.invoice.billing_tax_id,
+                    "",
+                    "",
+                    "",
+                    payment.signed_amount,
+                    payment.get_method_display(),
+                    payment.payer_reference,
+                )
+            ]
+        )
+    return response
 
 
 @admin.register(Invoice)
@@ -137,6 +244,7 @@ class InvoiceAdmin(RecordOnlyAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [
             path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="{}_{}_pdf".format(*info)),
+            path("report/", self.admin_site.admin_view(self.report_view), name="{}_{}_report".format(*info)),
             path(
                 "<int:pk>/payment/",
                 self.admin_site.admin_view(self.payment_view),
@@ -151,6 +259,39 @@ class InvoiceAdmin(RecordOnlyAdmin):
             "may_record_payment": request.user.has_perm("bookings.add_payment"),
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def report_view(self, request: HttpRequest) -> HttpResponse:
+        """Revenue by month for a year, and the accounting CSV of invoices and payments for a range."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = studio_today()
+        year_form = ReportYearForm(
+            request.GET if "year" in request.GET else None, initial={"year": today.year}
+        )
+        year = year_form.cleaned_data["year"] if year_form.is_bound and year_form.is_valid() else today.year
+        first_of_month = today.replace(day=1)
+        export_form = AccountingExportForm(
+            request.GET if "date_from" in request.GET else None,
+            initial={"date_from": first_of_month, "date_to": today},
+        )
+        if export_form.is_bound and export_form.is_valid():
+            return _accounting_csv(export_form.cleaned_data["date_from"], export_form.cleaned_data["date_to"])
+        months = selectors.revenue_by_month(year=year)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Revenue and accounting export"),
+            "year_form": year_form,
+            "export_form": export_form,
+            "months": months,
+            "year": year,
+            "totals": {
+                "invoiced": sum((m.invoiced for m in months), Decimal(0)),
+                "received": sum((m.received for m in months), Decimal(0)),
+                "outstanding": sum((m.outstanding for m in months), Decimal(0)),
+            },
+        }
+        return TemplateResponse(request, "admin/bookings/invoice_report.html", context)
 
     def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_view_permission(request):

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings import services
+from bookings import selectors, services
 from bookings.models import (
     DayRange,
     FapiaoRequest,
@@ -405,3 +405,62 @@ def test_the_crew_asks_for_the_fapiao_the_desk_is_told_and_marks_it_issued(clien
         client.post(url, {f"{prefix}-kind": "ordinary", f"{prefix}-email": "x@example.com"}).status_code
         == 404
     )
+
+
+# --- Reports -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_revenue_by_month_and_the_accounting_csv(client, staff_admin):
+    owner = CrewOwnerFactory()
+    owner.crew.name = "=HYPERLINK(evil)"  # a formula in a cell must stay text
+    owner.crew.save()
+    invoice = _invoice(owner)
+    other = _invoice()
+    desk = StaffFactory()
+    today = timezone.localdate()
+    services.payment_record(invoice=invoice, amount=invoice.total, paid_on=today, method="alipay", by=desk)
+    services.payment_record(invoice=other, amount=Decimal("100"), paid_on=today, method="cash", by=desk)
+    login_staff(client, staff_admin)
+
+    page = client.get(reverse("admin:bookings_invoice_report"), {"year": today.year}).text
+    month = selectors.revenue_by_month(year=today.year)[today.month - 1]
+    assert month.invoiced == invoice.total + other.total
+    assert month.received == invoice.total + Decimal("100")
+    assert month.outstanding == other.total - Decimal("100")
+    assert f'data-month="{today:%Y-%m}"' in page
+
+    csv_response = client.get(
+        reverse("admin:bookings_invoice_report"),
+        {"date_from": today.isoformat(), "date_to": today.isoformat()},
+    )
+    content = csv_response.content.decode("utf-8")
+    assert csv_response["Content-Type"].startswith("text/csv") and content.startswith("\ufeff")
+    rows = content.splitlines()
+    assert len(rows) == 1 + 2 + 2  # heading, two invoices, two payments
+    assert "'=HYPERLINK(evil)" in content and ",=HYPERLINK" not in content
+
+    bad = client.get(
+        reverse("admin:bookings_invoice_report"), {"date_from": today.isoformat(), "date_to": "2000-01-01"}
+    )
+    assert bad.status_code == 200 and "The last day cannot be before the first day." in bad.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 6])
+def test_the_report_costs_the_same_queries_however_many_invoices(
+    client, staff_admin, django_assert_num_queries, count
+):
+    for _ in range(count):
+        invoice = _invoice()
+        services.payment_record(
+            invoice=invoice,
+            amount=invoice.deposit,
+            paid_on=timezone.localdate(),
+            method="card",
+            by=staff_admin,
+        )
+    login_staff(client, staff_admin)
+    # session, user, device; invoiced by month; received by month
+    with django_assert_num_queries(5):
+        assert client.get(reverse("admin:bookings_invoice_report")).status_code == 200
