@@ -35,6 +35,14 @@ RIGHT_BOLD = ParagraphStyle("invoice-right-bold", RIGHT, fontName=SANS_BOLD)
 REFERENCE = ParagraphStyle("invoice-reference", BODY, wordWrap=None)
 
 
+TITLES = {
+    Invoice.Kind.INVOICE: "商业发票 · COMMERCIAL INVOICE",
+    Invoice.Kind.CORRECTION: "更正发票 · CORRECTING INVOICE",
+    Invoice.Kind.CREDIT: "冲销单 · CREDIT NOTE",
+    Invoice.Kind.CANCELLATION: "取消费用发票 · CANCELLATION INVOICE",
+}
+
+
 def _money(amount: Decimal | str) -> str:
     return f"CNY {Decimal(amount):,.2f}"
 
@@ -75,10 +83,15 @@ def _story(invoice: Invoice) -> list:
         _p(f"{STUDIO_ZH} · {STUDIO}", BODY),
         _p(f"{ADDRESS_ZH} · {ADDRESS}", SMALL),
         Spacer(1, 6 * mm),
-        _p("商业发票 · COMMERCIAL INVOICE", TITLE),
+        _p(TITLES[invoice.kind], TITLE),
         _grid(
             [
                 [_p("Invoice no. / 发票编号"), _p(invoice.number)],
+                *(
+                    [[_p("Corrects invoice / 更正原发票"), _p(invoice.corrects.number)]]
+                    if invoice.corrects_id
+                    else []
+                ),
                 [_p("Issued / 开具日期"), _p(_day(invoice.issued_on))],
                 [_p("Payment due / 付款期限"), _p(_day(invoice.due_on))],
                 [_p("Shoot plan / 拍摄计划"), _p(invoice.plan.reference)],
@@ -119,13 +132,30 @@ def _story(invoice: Invoice) -> list:
         ["", _p("Total / 合计", RIGHT_BOLD), "", "", "", _p(_money(invoice.total), RIGHT_BOLD)],
     ]
     story += [_grid(rows, [24 * mm, 54 * mm, 12 * mm, 13 * mm, 31 * mm, 40 * mm]), Spacer(1, 5 * mm)]
-    story.append(
-        _p(
-            f"Payment terms: please pay the total by {_day(invoice.due_on)}, quoting the invoice number "
-            f"{invoice.number} with the transfer. / 付款条件：请于 {_day(invoice.due_on)} 前付清全部款项，"
-            f"转账时请注明发票编号 {invoice.number}。"
+    if invoice.kind == Invoice.Kind.CREDIT:
+        story.append(
+            _p(
+                f"This credit note reduces what is owed on invoice {invoice.corrects.number}; nothing is to be "
+                f"paid on it. / 本冲销单冲减发票 {invoice.corrects.number} 的应付金额，无需付款。"
+            )
         )
-    )
+    elif invoice.deposit:
+        story.append(
+            _p(
+                f"Payment terms: a deposit of {_money(invoice.deposit)} by {_day(invoice.deposit_due_on)}, the rest "
+                f"by {_day(invoice.due_on)}, quoting the invoice number {invoice.number} with each transfer. / "
+                f"付款条件：请于 {_day(invoice.deposit_due_on)} 前支付定金 {_money(invoice.deposit)}，"
+                f"余款于 {_day(invoice.due_on)} 前付清；转账时请注明发票编号 {invoice.number}。"
+            )
+        )
+    else:
+        story.append(
+            _p(
+                f"Payment terms: please pay the total by {_day(invoice.due_on)}, quoting the invoice number "
+                f"{invoice.number} with the transfer. / 付款条件：请于 {_day(invoice.due_on)} 前付清全部款项，"
+                f"转账时请注明发票编号 {invoice.number}。"
+            )
+        )
     bank = [
         ("Account name / 户名", settings.STUDIO_BANK_ACCOUNT_NAME),
         ("Bank / 开户行", settings.STUDIO_BANK_NAME),

@@ -47,6 +47,10 @@ class Invoice(models.Model):
 
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("Invoice")
+        # Issued after the first: never an edit of it.
+        CORRECTION = "correction", _("Correcting invoice")
+        CREDIT = "credit", _("Credit note")
+        CANCELLATION = "cancellation", _("Cancellation invoice")
 
     number = models.CharField(_("number"), max_length=40, unique=True, editable=False)
     year = models.PositiveSmallIntegerField(_("year"), editable=False)
@@ -56,6 +60,16 @@ class Invoice(models.Model):
         ShootPlan, verbose_name=_("shoot plan"), on_delete=models.PROTECT, related_name="invoices"
     )
     crew = models.ForeignKey(Crew, verbose_name=_("crew"), on_delete=models.PROTECT, related_name="invoices")
+    # A correcting invoice, credit note or cancellation invoice names the plan's first invoice.
+    corrects = models.ForeignKey(
+        "self",
+        verbose_name=_("corrects invoice"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
     # The billing details on the day of issue: a crew that moves keeps its old invoices as they were.
     billing_name = models.CharField(_("billed to"), max_length=200)
     billing_tax_id = models.CharField(_("tax ID"), max_length=40, blank=True)
@@ -99,7 +113,17 @@ class Invoice(models.Model):
                 name="invoice_deposit_due_within_terms",
             ),
             models.CheckConstraint(
-                condition=Q(deposit__gte=0, deposit__lte=F("total")), name="invoice_deposit_within_total"
+                condition=Q(deposit=0) | Q(deposit__gt=0, deposit__lte=F("total")),
+                name="invoice_deposit_within_total",
+            ),
+            # Only the first invoice stands alone; the later documents name it.
+            models.CheckConstraint(
+                condition=Q(kind="invoice", corrects__isnull=True)
+                | (~Q(kind="invoice") & Q(corrects__isnull=False)),
+                name="invoice_later_documents_name_the_first",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="credit") | Q(total__lt=0), name="invoice_credit_note_is_negative"
             ),
             # One invoice per plan until corrections exist: confirming again never issues a second.
             models.UniqueConstraint(
@@ -117,12 +141,16 @@ class Invoice(models.Model):
     def payment_state(self, *, paid: Decimal, today: date) -> str:
         """Where the crew stands with this invoice, given what it has paid: one of PaymentState."""
         S = PaymentState
+        if self.kind == self.Kind.CREDIT:
+            return S.CREDIT
         if paid > self.total:
             return S.OVERPAID
         if paid >= self.total:
             return S.PAID
         if today > self.due_on:
             return S.OVERDUE
+        if not self.deposit:
+            return S.DUE
         if paid >= self.deposit:
             return S.DEPOSIT_PAID
         if today > self.deposit_due_on:
@@ -137,6 +165,8 @@ class PaymentState(models.TextChoices):
     OVERDUE = "overdue", _("Payment overdue")
     PAID = "paid", _("Paid")
     OVERPAID = "overpaid", _("Paid more than the total")
+    DUE = "due", _("Payment due")
+    CREDIT = "credit", _("Credit: nothing to pay")
 
 
 class Payment(models.Model):

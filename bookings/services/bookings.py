@@ -45,7 +45,12 @@ from ..selectors import (
     set_blackouts_overlapping,
     with_plan_shape,
 )
-from .invoices import invoice_issue_for_plan
+from .invoices import (
+    PART_CANCELLED,
+    invoice_cancellation_fee,
+    invoice_correct_for_plan,
+    invoice_issue_for_plan,
+)
 
 NOTICE = Notification.Kind
 
@@ -588,6 +593,10 @@ def booking_cancel(
         change.status = Booking.Status.CHANGE_WITHDRAWN
         history.note(change, by=by, reason=reason)
         change.save(update_fields=["status", "updated_at"])
+    # Money: the rest of a plan decided now is invoiced; an invoiced part is credited, its fee invoiced.
+    if not invoice_issue_for_plan(plan=booking.plan, by=by, now=now):
+        invoice_correct_for_plan(plan=booking.plan, by=by, booking=booking, message=PART_CANCELLED, now=now)
+        invoice_cancellation_fee(booking=booking, by=by, now=now)
     emails.booking_notify(booking=booking, kind=NOTICE.BOOKING_CANCELLED, by=by)
     return booking
 

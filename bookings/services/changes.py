@@ -42,6 +42,7 @@ from .bookings import (
     _validate_lines,
     booking_validate_days,
 )
+from .invoices import CHANGE_APPROVED, invoice_correct_for_plan
 
 NOTICE = Notification.Kind
 
@@ -299,6 +300,8 @@ def booking_change_approve(*, change: Booking, by: User, reason: str = "") -> Bo
         when=when,
     )
     _plan_requote(booking.plan_id, by=by, when=when)
+    # An invoiced plan whose price moved gets a correcting invoice or a credit note for the difference.
+    invoice_correct_for_plan(plan=booking.plan, by=by, booking=booking, message=CHANGE_APPROVED, now=when)
     emails.booking_notify(booking=change, kind=NOTICE.BOOKING_CHANGE_APPROVED, by=by)
     return booking
 

@@ -8,8 +8,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import emails
 from ..models import (
@@ -199,6 +200,139 @@ def invoice_reminders_queue_due(*, now: datetime | None = None) -> int:
             with transaction.atomic():
                 queued += emails.invoice_notify(invoice=invoice, kind=kind, paid=invoice.paid)
     return queued
+
+
+# --- Later documents: corrections, credit notes, cancellation invoices ----------------------
+
+
+def _in_every_language(message: str, values: dict) -> dict[str, str]:
+    """A document line's label in each of the site's languages, as stored quotes keep them."""
+    labels = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            labels[code] = _(message) % values
+    return labels
+
+
+def _later_document(
+    *,
+    first: Invoice,
+    kind: str,
+    net: Decimal,
+    label: dict[str, str],
+    reason: str,
+    by: User | None,
+    today: date,
+) -> Invoice:
+    crew = Crew.objects.get(pk=first.crew_id)
+    vat = vat_on(net)
+    sequence = invoice_next_number(year=today.year)
+    due = max(today, first.due_on) if kind != Invoice.Kind.CREDIT else today
+    return Invoice.objects.create(
+        number=f"{settings.INVOICE_NUMBER_PREFIX}-{today.year}-{sequence:06d}",
+        year=today.year,
+        sequence=sequence,
+        kind=kind,
+        corrects=first,
+        reason=reason[:300],
+        plan_id=first.plan_id,
+        crew=crew,
+        billing_name=crew.name,
+        billing_tax_id=crew.tax_id,
+        billing_address=crew.billing_address,
+        issued_on=today,
+        deposit=Decimal(0),
+        deposit_due_on=today,
+        due_on=due,
+        lines=[
+            {
+                "label": label.get(settings.LANGUAGE_CODE, next(iter(label.values()))),
+                "labels": label,
+                "rate": str(net),
+                "quantity": 1,
+                "days": 1,
+                "amount": str(net),
+                "part": "",
+            }
+        ],
+        net=net,
+        vat_percent=settings.VAT_PERCENT,
+        vat=vat,
+        total=net + vat,
+        issued_by=by,
+    )
+
+
+def _billable_net(plan: ShootPlan) -> Decimal:
+    """What the plan's confirmed (or shot) parts and its whole-plan lines come to now."""
+    live = [
+        p
+        for p in Booking.objects.filter(plan=plan, change_of__isnull=True)
+        if p.status in (Booking.Status.CONFIRMED, Booking.Status.COMPLETED)
+    ]
+    if not live:
+        return Decimal(0)
+    plan = ShootPlan.objects.get(pk=plan.pk)
+    return sum((p.quote_total for p in live), Decimal(0)) + sum(
+        (Decimal(line["amount"]) for line in plan.quote_lines), Decimal(0)
+    )
+
+
+# The labels of later documents' lines, translated when each document is written.
+CHANGE_APPROVED = gettext_noop("Change to %(ref)s approved")
+PART_CANCELLED = gettext_noop("Cancellation of %(ref)s")
+CANCELLATION_FEE = gettext_noop("Cancellation fee for %(ref)s (%(percent)s %% of its quoted total)")
+
+
+@transaction.atomic
+def invoice_correct_for_plan(
+    *, plan: ShootPlan, by: User | None, booking: Booking, message: str, now: datetime | None = None
+) -> Invoice | None:
+    """After an invoiced plan changed (a change approved, a part cancelled), invoice the difference:
+    a correcting invoice for more, a credit note for less. Invoices already issued stay as they are.
+    ``message`` (``CHANGE_APPROVED``, ``PART_CANCELLED``) says why, about ``booking``."""
+    plan = ShootPlan.objects.select_for_update().get(pk=plan.pk)
+    first = Invoice.objects.filter(plan=plan, kind=Invoice.Kind.INVOICE).first()
+    if first is None:
+        return None
+    invoiced = sum(
+        Invoice.objects.filter(plan=plan)
+        .exclude(kind=Invoice.Kind.CANCELLATION)
+        .values_list("net", flat=True),
+        Decimal(0),
+    )
+    difference = _billable_net(plan) - invoiced
+    if not difference:
+        return None
+    today = timezone.localdate(now or timezone.now())
+    kind = Invoice.Kind.CORRECTION if difference > 0 else Invoice.Kind.CREDIT
+    label = _in_every_language(message, {"ref": booking.reference})
+    return _later_document(
+        first=first, kind=kind, net=difference, label=label, reason=label["en"], by=by, today=today
+    )
+
+
+@transaction.atomic
+def invoice_cancellation_fee(
+    *, booking: Booking, by: User | None, now: datetime | None = None
+) -> Invoice | None:
+    """Invoice a cancelled booking's fee, once its invoiced amount has been credited."""
+    first = Invoice.objects.filter(plan_id=booking.plan_id, kind=Invoice.Kind.INVOICE).first()
+    if first is None or not booking.cancellation_fee:
+        return None
+    today = timezone.localdate(now or timezone.now())
+    label = _in_every_language(
+        CANCELLATION_FEE, {"ref": booking.reference, "percent": booking.cancellation_fee_percent}
+    )
+    return _later_document(
+        first=first,
+        kind=Invoice.Kind.CANCELLATION,
+        net=booking.cancellation_fee,
+        label=label,
+        reason=label["en"],
+        by=by,
+        today=today,
+    )
 
 
 # --- Fapiao ------------------------------------------------------------------------------

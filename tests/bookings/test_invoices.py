@@ -22,7 +22,7 @@ from bookings.models import (
     PaymentState,
 )
 from bookings.services import ItemRequest, SetRequest
-from bookings.services.invoices import invoice_next_number
+from bookings.services.invoices import invoice_next_number, vat_on
 from hengdian import tasks
 
 from ..auth import login_staff
@@ -464,3 +464,54 @@ def test_the_report_costs_the_same_queries_however_many_invoices(
     # session, user, device; invoiced by month; received by month
     with django_assert_num_queries(5):
         assert client.get(reverse("admin:bookings_invoice_report")).status_code == 200
+
+
+# --- Later documents ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_approved_change_after_invoicing_issues_a_correcting_invoice_for_the_difference():
+    owner = CrewOwnerFactory()
+    plan = request_plan(owner, days(20, 3))
+    desk = StaffFactory()
+    services.shoot_plan_confirm(plan=plan, by=desk)
+    booking = plan.parts[0]
+    first = Invoice.objects.get()
+
+    change = services.booking_change(
+        booking=booking,
+        change=services.BookingChange(
+            booking.studio_set, DayRange(booking.start_date, booking.end_date + timedelta(days=2))
+        ),
+        by=owner,
+    )
+    services.booking_change_approve(change=change, by=desk, reason="Two more days")
+
+    correction = Invoice.objects.get(kind=Invoice.Kind.CORRECTION)
+    assert correction.corrects == first and correction.net == Decimal("20000.00")  # two more days at ¥10,000
+    assert correction.sequence == first.sequence + 1
+    assert booking.reference in correction.lines[0]["label"]
+    first.refresh_from_db()
+    assert first.net == Decimal("30000.00")  # the first invoice is never edited
+
+
+@pytest.mark.django_db
+def test_cancelling_an_invoiced_booking_credits_it_and_invoices_the_fee(settings):
+    settings.CANCELLATION_FEE_TIERS = ((14, 0), (7, 30), (0, 60))
+    owner = CrewOwnerFactory()
+    plan = request_plan(owner, days(10, 3))  # 10 days ahead: a 30 % fee
+    services.shoot_plan_confirm(plan=plan, by=StaffFactory())
+    booking = plan.parts[0]
+
+    services.booking_cancel(booking=booking, by=owner)
+
+    first = Invoice.objects.get(kind=Invoice.Kind.INVOICE)
+    credit = Invoice.objects.get(kind=Invoice.Kind.CREDIT)
+    fee = Invoice.objects.get(kind=Invoice.Kind.CANCELLATION)
+    assert credit.net == -first.net and credit.total == -first.total
+    assert fee.net == Decimal("9000.00") and fee.vat == vat_on(Decimal("9000.00"))
+    assert {credit.corrects, fee.corrects} == {first}
+    assert sorted(Invoice.objects.values_list("sequence", flat=True)) == [1, 2, 3]
+    today = timezone.localdate()
+    assert credit.payment_state(paid=Decimal(0), today=today) == PaymentState.CREDIT
+    assert fee.payment_state(paid=Decimal(0), today=today) == PaymentState.DUE
