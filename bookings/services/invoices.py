@@ -25,6 +25,7 @@ from ..models import (
     User,
 )
 from ..money import format_cny
+from ..selectors import plan_quote_lines
 
 NOTICE = Notification.Kind
 
@@ -43,6 +44,21 @@ def invoice_next_number(*, year: int) -> int:
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return counter.last_number
+
+
+def _whole_plan_lines(plan: ShootPlan, parts: list[Booking]) -> list[dict]:
+    """The whole-plan equipment lines as billed: at the rates quoted when the plan was made, over
+    the union of the days of the parts that go ahead (a rejected or cancelled part's days are not
+    billed, whatever the plan's stored quote still says)."""
+    items = list(plan.items.select_related("equipment").order_by("pk"))
+    if not items or not parts:
+        return []
+    lines = plan_quote_lines(
+        [p.days for p in parts],
+        [(i.equipment, i.quantity) for i in items],
+        rates={i.equipment_id: i.daily_rate for i in items},
+    )
+    return [line.as_json() for line in lines]
 
 
 def vat_on(net: Decimal) -> Decimal:
@@ -69,9 +85,10 @@ def invoice_issue_for_plan(
     if Invoice.objects.filter(plan=plan, kind=Invoice.Kind.INVOICE).exists():
         return None
     lines = [{**line, "part": part.reference} for part in confirmed for line in part.quote_lines]
-    lines += [{**line, "part": ""} for line in plan.quote_lines]
+    whole_plan = _whole_plan_lines(plan, confirmed)
+    lines += [{**line, "part": ""} for line in whole_plan]
     net = sum((p.quote_total for p in confirmed), Decimal(0)) + sum(
-        (Decimal(line["amount"]) for line in plan.quote_lines), Decimal(0)
+        (Decimal(line["amount"]) for line in whole_plan), Decimal(0)
     )
     vat = vat_on(net)
     total = net + vat
@@ -272,9 +289,8 @@ def _billable_net(plan: ShootPlan) -> Decimal:
     ]
     if not live:
         return Decimal(0)
-    plan = ShootPlan.objects.get(pk=plan.pk)
     return sum((p.quote_total for p in live), Decimal(0)) + sum(
-        (Decimal(line["amount"]) for line in plan.quote_lines), Decimal(0)
+        (Decimal(line["amount"]) for line in _whole_plan_lines(plan, live)), Decimal(0)
     )
 
 

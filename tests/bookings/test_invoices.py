@@ -515,3 +515,20 @@ def test_cancelling_an_invoiced_booking_credits_it_and_invoices_the_fee(settings
     today = timezone.localdate()
     assert credit.payment_state(paid=Decimal(0), today=today) == PaymentState.CREDIT
     assert fee.payment_state(paid=Decimal(0), today=today) == PaymentState.DUE
+
+
+@pytest.mark.django_db
+def test_whole_plan_equipment_is_invoiced_over_the_days_of_the_parts_that_go_ahead_only():
+    owner = CrewOwnerFactory()
+    camera = EquipmentFactory(daily_rate=Decimal("1000"), stock=4)
+    plan = request_plan(owner, days(10, 3), days(20, 2), items=[ItemRequest(camera, 1)])
+    first, second = plan.parts
+    desk = StaffFactory()
+
+    services.booking_confirm(booking=first, by=desk)
+    services.booking_reject(booking=second, by=desk, reason="The street is closed.")
+
+    invoice = Invoice.objects.get()
+    whole_plan = [line for line in invoice.lines if not line["part"]]
+    assert [(line["days"], line["amount"]) for line in whole_plan] == [(3, "3000.00")]  # not 5 days
+    assert invoice.net == first.quote_total + Decimal("3000.00")
