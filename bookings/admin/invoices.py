@@ -24,6 +24,7 @@ from ..invoices import invoice_pdf
 from ..models import FapiaoRequest, Invoice, Payment, PaymentState
 from ..money import format_cny
 from .base import ReadOnlyInline, RecordOnlyAdmin, csv_safe, money_field, studio_today
+from .bookings import BookingExportForm
 
 
 class PaymentInline(ReadOnlyInline):
@@ -81,29 +82,12 @@ class ReportYearForm(forms.Form):
     year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
 
 
-class AccountingExportForm(forms.Form):
-    MAX_DAYS = 366
+class AccountingExportForm(BookingExportForm):
+    """The days of the accounting export: the same rules as the bookings export."""
 
-    date_from = forms.DateField(
-        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    date_to = forms.DateField(
-        label=_("To"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text=_("Inclusive: invoices issued and payments made on these days."),
-    )
-
-    def clean(self):
-        data = super().clean()
-        first, last = data.get("date_from"), data.get("date_to")
-        if first and last:
-            if last < first:
-                self.add_error("date_to", _("The last day cannot be before the first day."))
-            elif (last - first).days + 1 > self.MAX_DAYS:
-                self.add_error(
-                    "date_to", _("Export at most %(days)d days at a time.") % {"days": self.MAX_DAYS}
-                )
-        return data
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["date_to"].help_text = _("Inclusive: invoices issued and payments made on these days.")
 
 
 def _accounting_csv(first: date, last: date) -> HttpResponse:
