@@ -244,13 +244,18 @@ def _crew_recipients(booking: Booking) -> list[User]:
     return members
 
 
-def _staff_recipients() -> list[tuple[str, str]]:
-    """(address, language) for the booking desk; a staff user's own language where known."""
-    addresses = [a.strip().lower() for a in settings.STAFF_NOTIFICATION_EMAILS if a.strip()]
+def _recipients(setting: list[str]) -> list[tuple[str, str]]:
+    """(address, language) for a setting's staff addresses; a staff user's own language where known."""
+    addresses = [a.strip().lower() for a in setting if a.strip()]
     if not addresses:
         return []
     languages = dict(User.objects.filter(email__in=addresses).values_list("email", "language"))
     return [(a, languages.get(a, settings.LANGUAGE_CODE)) for a in addresses]
+
+
+def _staff_recipients() -> list[tuple[str, str]]:
+    """The booking desk's addresses (``STAFF_NOTIFICATION_EMAILS``)."""
+    return _recipients(settings.STAFF_NOTIFICATION_EMAILS)
 
 
 def _short(kind: str) -> str:
@@ -942,12 +947,8 @@ def _plan_staff_message(plan: ShootPlan, kind: str) -> PlanMessage:
 
 
 def _store_recipients() -> list[tuple[str, str]]:
-    """(address, language) for the equipment store: its own addresses, else the booking desk's."""
-    addresses = [a.strip().lower() for a in settings.EQUIPMENT_STORE_EMAILS if a.strip()]
-    if not addresses:
-        return _staff_recipients()
-    languages = dict(User.objects.filter(email__in=addresses).values_list("email", "language"))
-    return [(a, languages.get(a, settings.LANGUAGE_CODE)) for a in addresses]
+    """The equipment store's addresses (``EQUIPMENT_STORE_EMAILS``), else the booking desk's."""
+    return _recipients(settings.EQUIPMENT_STORE_EMAILS) or _staff_recipients()
 
 
 def _queue_for_staff(recipients: Sequence[tuple[str, str]], *, kind: str, event: str, build, **about) -> int:

@@ -9,7 +9,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import (
-    Case,
     DecimalField,
     Exists,
     F,
@@ -22,7 +21,6 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone, translation
@@ -1110,7 +1108,7 @@ def revenue_by_month(*, year: int) -> list[RevenueMonth]:
     """Each month of ``year``: invoiced (issued that month), received (paid that month, less
     refunds) and outstanding on that month's invoices. Three queries, whatever the year holds."""
     money = DecimalField(max_digits=14, decimal_places=2)
-    signed = Case(When(kind=Payment.Kind.REFUND, then=-F("amount")), default=F("amount"), output_field=money)
+    signed = Payment.signed()
     paid_per_invoice = (
         Payment.objects.filter(invoice=OuterRef("pk"))
         .values("invoice")

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -212,6 +212,15 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} · {self.invoice}"
+
+    @classmethod
+    def signed(cls, path: str = "") -> Case:
+        """The amount as an expression, refunds negative; ``path`` leads to payments from another model."""
+        return Case(
+            When(**{f"{path}kind": cls.Kind.REFUND}, then=-F(f"{path}amount")),
+            default=F(f"{path}amount"),
+            output_field=models.DecimalField(max_digits=14, decimal_places=2),
+        )
 
     @property
     def signed_amount(self) -> Decimal:

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -121,11 +121,7 @@ def invoice_issue_for_plan(
 
 def invoices_with_paid(queryset=None):
     """Invoices with ``paid``: payments less refunds, in one query with them."""
-    signed = Case(
-        When(payments__kind=Payment.Kind.REFUND, then=-F("payments__amount")),
-        default=F("payments__amount"),
-        output_field=DecimalField(max_digits=12, decimal_places=2),
-    )
+    signed = Payment.signed("payments__")
     return (queryset if queryset is not None else Invoice.objects.all()).annotate(
         paid=Coalesce(
             Sum(signed), Value(Decimal(0)), output_field=DecimalField(max_digits=12, decimal_places=2)
