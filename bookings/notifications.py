@@ -200,6 +200,17 @@ def studio_date(value: date) -> str:
     return date_format(value, "DATE_FORMAT")
 
 
+def studio_bank_facts() -> list[tuple[str, str]]:
+    """The studio's account for a transfer, as lines of an email; details not configured are left out."""
+    facts = [
+        (_("Account name"), settings.STUDIO_BANK_ACCOUNT_NAME),
+        (_("Bank"), settings.STUDIO_BANK_NAME),
+        (_("Account number"), settings.STUDIO_BANK_ACCOUNT),
+        (_("SWIFT code"), settings.STUDIO_BANK_SWIFT),
+    ]
+    return [(label, value) for label, value in facts if value]
+
+
 def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 

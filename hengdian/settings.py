@@ -233,7 +233,7 @@ def _fee_tiers(name: str, default: str) -> tuple[tuple[int, int], ...]:
         tiers[int(days)] = int(percent)
     if 0 not in tiers:
         raise ImproperlyConfigured(
-            f"The environment variable {name} needs a tier for 0 days (the last days before the shoot)."
+            f"The environment variable {name} needs a tier for 0 days (the last days before the start)."
         )
     return tuple(sorted(tiers.items(), reverse=True))
 
@@ -275,6 +275,9 @@ STUDIO_BANK_ACCOUNT_NAME = env.str("STUDIO_BANK_ACCOUNT_NAME", default="")
 STUDIO_BANK_NAME = env.str("STUDIO_BANK_NAME", default="")
 STUDIO_BANK_ACCOUNT = env.str("STUDIO_BANK_ACCOUNT", default="")
 STUDIO_BANK_SWIFT = env.str("STUDIO_BANK_SWIFT", default="")
+# Whether a deposit still unpaid the day after it falls due cancels the plan by itself (the
+# parts not yet under way, with the cancellation terms), or only flags it for the booking desk.
+UNPAID_DEPOSIT_CANCELS = _env("UNPAID_DEPOSIT_CANCELS", env.bool, False)
 
 
 # --- Workshops --------------------------------------------------------------
@@ -288,6 +291,24 @@ def _rate(name: str, default: str) -> tuple[int, int]:
             f"The environment variable {name} is invalid: {value!r}; use a count per s, m, h or d, e.g. 10/m."
         )
     return int(count), periods[period]
+
+
+# A confirmed place in a session with a fee must be paid within WORKSHOP_PAYMENT_DAYS of being
+# confirmed, and never later than WORKSHOP_PAYMENT_CLOSES_DAYS before the session starts (a place
+# confirmed later than that has until the end of the next day). An unpaid place is released the day
+# after its deadline, to the next person on the waiting list.
+WORKSHOP_PAYMENT_DAYS = _env("WORKSHOP_PAYMENT_DAYS", env.int, 7)
+WORKSHOP_PAYMENT_CLOSES_DAYS = _env("WORKSHOP_PAYMENT_CLOSES_DAYS", env.int, 14)
+if WORKSHOP_PAYMENT_DAYS < 1 or WORKSHOP_PAYMENT_CLOSES_DAYS < 0:
+    raise ImproperlyConfigured(
+        "WORKSHOP_PAYMENT_DAYS must be at least 1 and WORKSHOP_PAYMENT_CLOSES_DAYS cannot be negative."
+    )
+# What share of a paid fee is refunded when the participant cancels, by how many days before the
+# session's first day (days:percent, as CANCELLATION_FEE_TIERS). A session the studio calls off, or
+# a place released unpaid, is refunded in full.
+WORKSHOP_REFUND_POLICY = _fee_tiers("WORKSHOP_REFUND_POLICY", "30:100,14:50,0:0")
+# Visa invitation letters only for places whose fee is paid.
+WORKSHOP_LETTER_NEEDS_PAYMENT = _env("WORKSHOP_LETTER_NEEDS_PAYMENT", env.bool, True)
 
 
 # Registrations accepted per client address; a load test can raise it.

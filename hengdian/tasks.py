@@ -27,7 +27,10 @@ def sweep() -> dict[str, int]:
         now=now
     ) + workshop_services.enrolment_reminders_queue_due(now=now)
     overdue = booking_services.store_overdue_queue_due(now=now)
-    payments = booking_services.invoice_reminders_queue_due(now=now)
+    payments = booking_services.invoice_reminders_queue_due(
+        now=now
+    ) + workshop_services.place_payment_reminders_queue_due(now=now)
+    released = workshop_services.place_release_unpaid(now=now)
     return {
         "requeued": requeued,
         "expired": len(expired),
@@ -35,6 +38,7 @@ def sweep() -> dict[str, int]:
         "reminders": reminders,
         "overdue": overdue,
         "payments": payments,
+        "released": len(released),
     }
 
 

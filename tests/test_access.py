@@ -38,7 +38,7 @@ from bookings.models import (
 )
 from hengdian.roles import BOOKING_DESK, EQUIPMENT_STORE, VIEWER, VISA_OFFICER, WORKSHOP_DESK
 from workshops import services as workshop_services
-from workshops.models import Enrolment
+from workshops.models import Enrolment, PlacePayment
 
 from .auth import login_staff, staff_device
 from .factories import (
@@ -51,6 +51,7 @@ from .factories import (
     StaffMemberFactory,
     StudioSetFactory,
     UserFactory,
+    WorkshopFactory,
 )
 
 ANONYMOUS = "anonymous"
@@ -91,6 +92,7 @@ class World:
     handover: Handover
     payment: Payment
     fapiao: FapiaoRequest
+    place_payment: PlacePayment
 
 
 @pytest.fixture
@@ -133,6 +135,14 @@ def world(db, private_storage) -> World:
     )
     enrolment = EnrolmentFactory(session=SessionFactory())
     workshop_services.invitation_letter_issue(enrolment=enrolment, by=superuser)
+    paying = workshop_services.enrolment_register(
+        session=SessionFactory(workshop=WorkshopFactory(fee=Decimal("6800"))),
+        full_name="Paying Participant",
+        email="paying@example.com",
+        country_of_residence="ZA",
+        nationality="ZA",
+        role="actor",
+    ).enrolment
     AccessAttempt.objects.create(username="x@example.com", ip_address="127.0.0.1", failures_since_start=1)
     AccessLog.objects.create(username="x@example.com", ip_address="127.0.0.1")
     AccessFailureLog.objects.create(username="x@example.com", ip_address="127.0.0.1", locked_out=False)
@@ -184,6 +194,9 @@ def world(db, private_storage) -> World:
             kind="ordinary",
             email=owner.email,
         ),
+        place_payment=workshop_services.place_payment_record(
+            enrolment=paying, amount=Decimal("100"), paid_on=today, method="bank_transfer", by=superuser
+        ).payment,
     )
 
 
@@ -418,6 +431,7 @@ ADMIN_OFFERS = {
     "workshops.session": "vacd",
     "workshops.enrolment": "vac",
     "workshops.invitationletter": "v",
+    "workshops.placepayment": "va",  # recorded by payment reference, never edited
 }
 
 # What each role may do with each model (written out, not read from
@@ -443,6 +457,7 @@ ROLE_MAY = {
         "workshops.session": "vac",
         "workshops.enrolment": "vac",
         "workshops.invitationletter": "v",
+        "workshops.placepayment": "va",
         "bookings.notification": "vc",
     },
     "visa officer": {
@@ -468,6 +483,7 @@ ROLE_MAY = {
         "workshops.session": "v",
         "workshops.enrolment": "v",
         "workshops.invitationletter": "v",
+        "workshops.placepayment": "v",
     },
     "equipment store": {
         "bookings.equipment": "v",
@@ -506,6 +522,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], object]] = {
     "workshops.session": lambda w: w.enrolment.session,
     "workshops.enrolment": lambda w: w.enrolment,
     "workshops.invitationletter": lambda w: w.enrolment.letters.get(),
+    "workshops.placepayment": lambda w: w.place_payment,
 }
 
 # The admin's model views, the actions each needs (any one of them), and whether it takes an object.

@@ -6,20 +6,24 @@ Every message goes through the outbox (:mod:`bookings.notifications`): call
 
 from datetime import datetime
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings.models import Notification
+from bookings.money import format_cny
 from bookings.notifications import (
     Message,
     absolute_url,
     notification_queue_message,
+    studio_bank_facts,
+    studio_date,
     studio_period,
     studio_time,
 )
 
 from .models import Enrolment, InvitationLetter
-from .selectors import waitlist_position
+from .selectors import enrolments_with_payments, waitlist_position
 
 Kind = Notification.Kind
 
@@ -122,12 +126,73 @@ def _day_checklist(enrolment: Enrolment) -> list[str]:
     ]
 
 
+def _fee_facts(enrolment: Enrolment) -> list[tuple[str, str]]:
+    """What to pay, by when, quoting what, and where to: for a place awaiting payment."""
+    return [
+        (_("Fee"), format_cny(enrolment.fee)),
+        (_("Pay by"), studio_date(enrolment.payment_due_on)),
+        (_("Payment reference"), enrolment.payment_reference),
+        *studio_bank_facts(),
+    ]
+
+
+def _how_to_pay(enrolment: Enrolment) -> list[str]:
+    paragraphs = [
+        _(
+            "Please pay the fee of %(fee)s by %(due)s, by bank transfer to the account below, and write "
+            "the payment reference %(reference)s in the transfer's message so that we can match it to "
+            "your place. A place still unpaid after that day is released to the next person on the "
+            "waiting list."
+        )
+        % {
+            "fee": format_cny(enrolment.fee),
+            "due": studio_date(enrolment.payment_due_on),
+            "reference": enrolment.payment_reference,
+        }
+    ]
+    if enrolment.needs_visa_letter and settings.WORKSHOP_LETTER_NEEDS_PAYMENT:
+        paragraphs.append(_("Your visa invitation letter is issued once the fee is paid."))
+    return paragraphs
+
+
+def _refund_paragraph(enrolment: Enrolment) -> list[str]:
+    """What comes back of what was paid for a place that ended; nothing when nothing was paid."""
+    if not enrolment.fee:
+        return []
+    totals = (
+        enrolments_with_payments(Enrolment.objects.filter(pk=enrolment.pk)).values("paid", "refunded").get()
+    )
+    if not totals["paid"]:
+        return []
+    owed = enrolment.refund_owed(paid=totals["paid"], refunded=totals["refunded"])
+    if owed:
+        return [
+            _(
+                "You paid %(paid)s. Under the refund policy, %(refund)s is paid back to you; the "
+                "International Business Department will contact you about the transfer."
+            )
+            % {"paid": format_cny(totals["paid"]), "refund": format_cny(owed)}
+        ]
+    return [
+        _("You paid %(paid)s. Under the refund policy, cancelling this close to the session is not refunded.")
+        % {"paid": format_cny(totals["paid"])}
+    ]
+
+
 def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
     title = enrolment.session.workshop.title
     names = {"title": title}
     checklist_title, checklist = "", []
+    more: list[str] = []  # paragraphs after the first
+    extra_facts: list[tuple[str, str]] = []
+    awaiting_payment = (
+        enrolment.status == Enrolment.Status.CONFIRMED and enrolment.fee > 0 and enrolment.paid_at is None
+    )
     # Counted once: the message is rendered while the session is locked.
     position = waitlist_position(enrolment)
+    if kind in (Kind.ENROLMENT_CONFIRMED, Kind.ENROLMENT_PROMOTED) and awaiting_payment:
+        more = _how_to_pay(enrolment)
+        extra_facts = _fee_facts(enrolment)
     if kind == Kind.ENROLMENT_CONFIRMED:
         subject = _("Your place is confirmed: %(title)s") % names
         paragraph = _(
@@ -152,6 +217,7 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
             'Your enrolment in the workshop "%(title)s" is cancelled. If this is a mistake, register '
             "again while registration is open."
         )
+        more = _refund_paragraph(enrolment)
     elif kind == Kind.ENROLMENT_SESSION_CANCELLED:
         subject = _("Session cancelled: %(title)s") % names
         names["when"] = studio_time(enrolment.session.starts_at)
@@ -160,6 +226,7 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
             "%(when)s, so your enrolment is cancelled. If you paid a fee or made travel plans, reply to "
             "this email and the International Business Department will help you."
         )
+        more = _refund_paragraph(enrolment)
     elif kind == Kind.ENROLMENT_LINK:
         subject = _("Your enrolment link: %(title)s") % names
         paragraph = _(
@@ -173,6 +240,31 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
             'Your visa invitation letter for the workshop "%(title)s" is ready. Download it from your '
             "enrolment page, print it and take it to your visa application."
         )
+    elif kind == Kind.ENROLMENT_PAYMENT_DUE:
+        subject = _("Your fee is due tomorrow: %(title)s") % names
+        names.update(fee=format_cny(enrolment.fee), due=studio_date(enrolment.payment_due_on))
+        paragraph = _(
+            'We have not yet received the fee of %(fee)s for your place in the workshop "%(title)s". '
+            "It is due by %(due)s; if it is on its way, thank you, and there is nothing more to do."
+        )
+        more = _how_to_pay(enrolment)
+        extra_facts = _fee_facts(enrolment)
+    elif kind == Kind.ENROLMENT_PAID:
+        subject = _("Payment received: %(title)s") % names
+        names["fee"] = format_cny(enrolment.fee)
+        paragraph = _('Thank you: we have received the fee of %(fee)s. Your place in "%(title)s" is paid.')
+        if enrolment.needs_visa_letter and not enrolment.letters.exists():
+            more = [_("The visa officer is preparing your invitation letter; we email you when it is ready.")]
+    elif kind == Kind.ENROLMENT_RELEASED:
+        subject = _("Your place was released: %(title)s") % names
+        names["due"] = studio_date(enrolment.payment_due_on)
+        paragraph = _(
+            'The fee for your place in the workshop "%(title)s" was due by %(due)s and we have not '
+            "received it, so the place has gone to the next person on the waiting list. If you still "
+            "want to come, register again while registration is open; if you have paid in the "
+            "meantime, reply to this email."
+        )
+        more = _refund_paragraph(enrolment)
     elif kind == Kind.ENROLMENT_REMINDER_WEEK:
         subject = _("One week to go: %(title)s") % names
         names["when"] = studio_time(enrolment.session.starts_at)
@@ -192,8 +284,8 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
     return Message(
         subject=subject,
         greeting=_("Hello %(name)s,") % {"name": enrolment.full_name},
-        paragraphs=[paragraph % names],
-        facts=_facts(enrolment, position=position),
+        paragraphs=[paragraph % names, *more],
+        facts=[*_facts(enrolment, position=position), *extra_facts],
         checklist_title=checklist_title,
         checklist=checklist,
         link_label=_("See or change your enrolment"),

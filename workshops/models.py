@@ -14,7 +14,7 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from bookings.images import ReencodedImageField, validate_image_extension, validate_image_upload
-from bookings.models import split_list
+from bookings.models import MoneyEntry, split_list
 from bookings.validators import validate_single_line
 
 # What an invitation letter needs from a passport: kept only while a letter is asked for.
@@ -24,6 +24,23 @@ PASSPORT_FIELDS = ("passport_number", "passport_expiry", "date_of_birth")
 def new_manage_token() -> str:
     # 256 bits: the private link is the participant's only credential.
     return secrets.token_urlsafe(32)
+
+
+# Payment references: no 0/O, 1/I/L or U, so one read out or typed from a bank statement is unambiguous.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_PREFIX = "HDW"
+
+
+def new_payment_reference() -> str:
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{REFERENCE_PREFIX}-{code[:4]}-{code[4:]}"
+
+
+def normalize_payment_reference(value: str) -> str:
+    """``hdw k7m2q9xp`` or ``HDWK7M2Q9XP`` as written on a transfer, in the stored form."""
+    code = "".join(ch for ch in value.upper() if ch.isalnum())
+    code = code.removeprefix(REFERENCE_PREFIX)
+    return f"{REFERENCE_PREFIX}-{code[:4]}-{code[4:]}" if len(code) == 8 else ""
 
 
 def private_storage():
@@ -212,6 +229,18 @@ class Enrolment(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    # The workshop's fee as it was when the place was confirmed; 0 for a free session. A place
+    # with a fee is awaiting payment until paid_at, and released if still unpaid after payment_due_on.
+    fee = models.DecimalField(
+        _("fee (CNY)"), max_digits=10, decimal_places=2, default=Decimal(0), editable=False
+    )
+    payment_reference = models.CharField(
+        _("payment reference"), max_length=16, unique=True, null=True, blank=True, editable=False
+    )
+    payment_due_on = models.DateField(_("pay by"), null=True, blank=True, editable=False)
+    paid_at = models.DateTimeField(_("paid in full at"), null=True, blank=True, editable=False)
+    # Set when a place with a fee is cancelled: the share of what was paid that is paid back.
+    refund_percent = models.PositiveSmallIntegerField(_("refund (%)"), null=True, blank=True, editable=False)
 
     # Passport data is deleted on a schedule, so history never copies it; nor the private link,
     # which is a credential. updated_at is the historical row's own date.
@@ -237,6 +266,15 @@ class Enrolment(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="waitlisted") | Q(waitlist_order__isnull=False),
                 name="enrolment_waitlisted_has_order",
+            ),
+            models.CheckConstraint(condition=Q(fee__gte=0), name="enrolment_fee_not_negative"),
+            models.CheckConstraint(
+                condition=Q(fee=0) | Q(status="waitlisted") | Q(payment_due_on__isnull=False),
+                name="enrolment_fee_has_deadline",
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_percent__isnull=True) | Q(refund_percent__lte=100),
+                name="enrolment_refund_percent_range",
             ),
             models.CheckConstraint(
                 condition=Q(needs_visa_letter=False)
@@ -267,6 +305,65 @@ class Enrolment(models.Model):
 
     def passport_valid_on(self, day: date) -> bool:
         return self.passport_expiry is not None and self.passport_expiry >= day
+
+    def payment_state(self, *, paid: Decimal, refunded: Decimal, today: date) -> str:
+        """Where the participant stands with the fee, given the payments recorded: a PlacePaymentState.
+
+        ``paid`` is what came in and ``refunded`` what went back, both positive.
+        """
+        S = PlacePaymentState
+        if self.fee == 0 and not paid:
+            return S.FREE
+        if self.status == self.Status.CANCELLED:
+            return S.REFUND_DUE if self.refund_owed(paid=paid, refunded=refunded) > 0 else S.SETTLED
+        if self.status == self.Status.WAITLISTED:
+            return S.REFUND_DUE if paid > refunded else S.FREE
+        net = paid - refunded
+        if net > self.fee:
+            return S.OVERPAID
+        if net == self.fee:
+            return S.PAID
+        if self.payment_due_on is not None and today > self.payment_due_on:
+            return S.OVERDUE
+        return S.AWAITING
+
+    def refund_owed(self, *, paid: Decimal, refunded: Decimal) -> Decimal:
+        """What is still to be paid back: the refund policy's share for a cancelled place, any excess otherwise."""
+        if self.status == self.Status.CANCELLED:
+            share = (paid * (self.refund_percent or Decimal(0)) / 100).quantize(Decimal("0.01"))
+        elif self.status == self.Status.WAITLISTED:
+            share = paid
+        else:
+            share = max(paid - self.fee, Decimal(0))
+        return max(share - refunded, Decimal(0))
+
+
+class PlacePaymentState(models.TextChoices):
+    FREE = "free", _("Nothing to pay")
+    AWAITING = "awaiting", _("Awaiting payment")
+    OVERDUE = "overdue", _("Payment overdue")
+    PAID = "paid", _("Paid")
+    OVERPAID = "overpaid", _("Paid more than the fee")
+    REFUND_DUE = "refund-due", _("Refund due")
+    SETTLED = "settled", _("Settled")
+
+
+class PlacePayment(MoneyEntry):
+    """Money received for a workshop place, or paid back; found by the place's payment reference."""
+
+    enrolment = models.ForeignKey(
+        Enrolment, verbose_name=_("enrolment"), on_delete=models.PROTECT, related_name="payments"
+    )
+
+    class Meta(MoneyEntry.Meta):
+        verbose_name = _("place payment")
+        verbose_name_plural = _("place payments")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="place_payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} · {self.enrolment.payment_reference}"
 
 
 class InvitationLetter(models.Model):

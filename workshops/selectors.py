@@ -1,13 +1,14 @@
 """Reads shared by the workshop pages and the admin; query counts do not grow with the data."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Greatest
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from bookings.models import Notification
 
-from .models import Enrolment, Session
+from .models import Enrolment, PlacePayment, Session
 
 # When participants are reminded, before their session starts.
 WEEK_REMINDER = timedelta(days=7)
@@ -68,3 +69,16 @@ def enrolments_due_reminder(*, kind: str, now: datetime) -> QuerySet[Enrolment]:
         .select_related("session__workshop")
         .order_by("pk")
     )
+
+
+def enrolments_with_payments(queryset: QuerySet[Enrolment] | None = None) -> QuerySet[Enrolment]:
+    """Enrolments with ``paid`` (money received for the place) and ``refunded`` (paid back), in one query."""
+    queryset = Enrolment.objects.all() if queryset is None else queryset
+    money = DecimalField(max_digits=12, decimal_places=2)
+
+    def total(kind: str):
+        return Coalesce(
+            Sum("payments__amount", filter=Q(payments__kind=kind)), Value(Decimal(0)), output_field=money
+        )
+
+    return queryset.annotate(paid=total(PlacePayment.Kind.PAYMENT), refunded=total(PlacePayment.Kind.REFUND))

@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from bookings import pagecache
 from bookings.forms import CatalogueSearchForm
+from bookings.notifications import studio_bank_facts
 from bookings.selectors import catalogue_search
 
-from . import selectors, services
+from . import fees, selectors, services
 from .calendars import enrolment_to_ics
 from .forms import PASSPORT_FIELDS, EnrolmentEditForm, EnrolmentForm
 from .models import Enrolment, Session, Workshop
@@ -146,7 +147,32 @@ def private_page(view: Callable) -> Callable:
 
 
 def _enrolment_for_token(token: str) -> Enrolment:
-    return get_object_or_404(Enrolment.objects.select_related("session__workshop"), manage_token=token)
+    """The enrolment a private link opens, with ``paid`` and ``refunded`` for its fee."""
+    return get_object_or_404(
+        selectors.enrolments_with_payments(Enrolment.objects.select_related("session__workshop")),
+        manage_token=token,
+    )
+
+
+def _fee_context(enrolment: Enrolment) -> dict:
+    """What the pages say about the fee: where it stands, how to pay, and what cancelling gives back."""
+    if not enrolment.fee and not enrolment.paid:
+        return {}
+    today = timezone.localdate()
+    return {
+        "payment_state": enrolment.payment_state(
+            paid=enrolment.paid, refunded=enrolment.refunded, today=today
+        ),
+        "refund_owed": enrolment.refund_owed(paid=enrolment.paid, refunded=enrolment.refunded),
+        "fee_left": max(enrolment.fee - enrolment.paid + enrolment.refunded, 0),
+        "letter_waits_for_payment": settings.WORKSHOP_LETTER_NEEDS_PAYMENT and enrolment.paid_at is None,
+        "payments": enrolment.payments.order_by("paid_on", "pk"),
+        "bank_facts": studio_bank_facts(),
+        "refund_if_cancelled": fees.refund_if_cancelled(
+            paid=enrolment.paid - enrolment.refunded, session=enrolment.session, today=today
+        ),
+        "refund_policy": fees.refund_policy(session=enrolment.session, today=today),
+    }
 
 
 def _current_letter(enrolment: Enrolment):
@@ -176,6 +202,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         "issued_letter": issued,
         "can_cancel": can_change,
         "can_edit": can_change,
+        **_fee_context(enrolment),
     }
     return render(request, "workshops/manage.html", context)
 
@@ -241,7 +268,8 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
         return redirect(enrolment)
     if not enrolment.is_active:
         return redirect(enrolment)
-    return render(request, "workshops/cancel.html", {"enrolment": enrolment, "session": enrolment.session})
+    context = {"enrolment": enrolment, "session": enrolment.session, **_fee_context(enrolment)}
+    return render(request, "workshops/cancel.html", context)
 
 
 @private_page

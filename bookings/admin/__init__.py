@@ -38,7 +38,7 @@ from .catalogue import (
     StudioSetAdmin,
 )
 from .history import HistoryAdminMixin
-from .invoices import FapiaoRequestAdmin, InvoiceAdmin, PaymentAdmin
+from .invoices import FapiaoRequestAdmin, InvoiceAdmin, MoneyEntryForm, PaymentAdmin
 from .outbox import NotificationAdmin
 from .store import CheckOutForm, EquipmentUnitAdmin, HandoverAdmin, ReturnForm
 
@@ -66,6 +66,7 @@ __all__ = [
     "HistoryAdminMixin",
     "InvoiceAdmin",
     "MemberInline",
+    "MoneyEntryForm",
     "NotificationAdmin",
     "OccupancyWindowForm",
     "PaymentAdmin",

@@ -62,9 +62,10 @@ class PaymentStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PaymentForm(NamedInputsMixin, forms.ModelForm):
+class MoneyEntryForm(NamedInputsMixin, forms.ModelForm):
+    """Money received or paid back, as staff record it; a subclass names the model (see MoneyEntry)."""
+
     class Meta:
-        model = Payment
         fields = ["kind", "amount", "paid_on", "method", "payer_reference", "note"]
         widgets = {
             "paid_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -76,6 +77,11 @@ class PaymentForm(NamedInputsMixin, forms.ModelForm):
         if amount is not None and amount <= 0:
             raise forms.ValidationError(_("Enter an amount above zero."), code="not_positive")
         return amount
+
+
+class PaymentForm(MoneyEntryForm):
+    class Meta(MoneyEntryForm.Meta):
+        model = Payment
 
 
 class ReportYearForm(forms.Form):
@@ -335,7 +341,7 @@ class InvoiceAdmin(RecordOnlyAdmin):
             "title": gettext("Record a payment for %(number)s") % {"number": invoice.number},
             "invoice": invoice,
             "form": form,
-            "change_url": change_url,
+            "cancel_url": change_url,
         }
         return TemplateResponse(request, "admin/bookings/invoice_payment.html", context)
 

@@ -36,7 +36,15 @@ from .catalogue import (
     validate_photo_size,
 )
 from .crews import Crew, User, UserManager, new_calendar_token, phone_validator
-from .invoices import FapiaoRequest, Invoice, InvoiceCounter, InvoiceQuerySet, Payment, PaymentState
+from .invoices import (
+    FapiaoRequest,
+    Invoice,
+    InvoiceCounter,
+    InvoiceQuerySet,
+    MoneyEntry,
+    Payment,
+    PaymentState,
+)
 from .outbox import Notification
 from .store import EquipmentUnit, Handover, KitComponent, normalize_asset_tag
 
@@ -61,6 +69,7 @@ __all__ = [
     "InvoiceCounter",
     "InvoiceQuerySet",
     "KitComponent",
+    "MoneyEntry",
     "Notification",
     "Payment",
     "PaymentState",

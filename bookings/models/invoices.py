@@ -169,10 +169,11 @@ class PaymentState(models.TextChoices):
     CREDIT = "credit", _("Credit: nothing to pay")
 
 
-class Payment(models.Model):
-    """Money received for an invoice outside the app (a transfer, WeChat Pay …), or paid back.
+class MoneyEntry(models.Model):
+    """Money received outside the app (a transfer, WeChat Pay …), or paid back.
 
-    Recorded by staff, never edited or deleted: a mistake is put right with a refund entry.
+    Recorded by staff, never edited or deleted: a mistake is put right with a refund entry. An
+    invoice's payments and a workshop place's payments are both this.
     """
 
     class Kind(models.TextChoices):
@@ -186,9 +187,6 @@ class Payment(models.Model):
         CASH = "cash", _("Cash")
         CARD = "card", _("Card")
 
-    invoice = models.ForeignKey(
-        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="payments"
-    )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PAYMENT)
     amount = models.DecimalField(_("amount (CNY)"), max_digits=12, decimal_places=2)
     paid_on = models.DateField(_("paid on"))
@@ -203,19 +201,12 @@ class Payment(models.Model):
     recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("payment")
-        verbose_name_plural = _("payments")
+        abstract = True
         ordering = ["paid_on", "pk"]
-        constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} · {self.invoice}"
 
     @classmethod
     def signed(cls, path: str = "") -> Case:
-        """The amount as an expression, refunds negative; ``path`` leads to payments from another model."""
+        """The amount as an expression, refunds negative; ``path`` leads to the entries from another model."""
         return Case(
             When(**{f"{path}kind": cls.Kind.REFUND}, then=-F(f"{path}amount")),
             default=F(f"{path}amount"),
@@ -225,6 +216,24 @@ class Payment(models.Model):
     @property
     def signed_amount(self) -> Decimal:
         return self.amount if self.kind == self.Kind.PAYMENT else -self.amount
+
+
+class Payment(MoneyEntry):
+    """Money received for an invoice, or paid back."""
+
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="payments"
+    )
+
+    class Meta(MoneyEntry.Meta):
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} · {self.invoice}"
 
 
 class FapiaoRequest(models.Model):

@@ -109,7 +109,7 @@ def test_the_workshop_desk_can_correct_a_name_without_touching_passport_data(cli
     data.update(
         {
             f"{prefix}-{key}": "0"
-            for prefix in ("letters", "notifications")
+            for prefix in ("payments", "letters", "notifications")
             for key in ("TOTAL_FORMS", "INITIAL_FORMS")
         }
     )

@@ -364,6 +364,8 @@ def test_staff_edit_of_the_passport_number_is_saved_but_status_is_not(staff_clie
         "passport_expiry": f"{enrolment.passport_expiry:%Y-%m-%d}",
         "date_of_birth": f"{enrolment.date_of_birth:%Y-%m-%d}",
         "status": "cancelled",
+        "payments-TOTAL_FORMS": "0",
+        "payments-INITIAL_FORMS": "0",
         "letters-TOTAL_FORMS": "0",
         "letters-INITIAL_FORMS": "0",
         "letters-MIN_NUM_FORMS": "0",

@@ -8,13 +8,14 @@ consistent whether a change comes from the public form, a task or staff.
 import csv
 import logging
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -34,15 +35,17 @@ from bookings.admin import (
     RecordOnlyAdmin,
     csv_safe,
     money_field,
+    studio_today,
 )
 from bookings.admin.history import HistoryAdminMixin
 from bookings.models import Notification
+from bookings.money import format_cny
 from bookings.translation import in_every_language
 from hengdian.admin import NamedInputsMixin
 
-from . import desk, selectors, services
-from .forms import PASSPORT_FIELDS
-from .models import Enrolment, InvitationLetter, Session, Workshop
+from .. import desk, selectors, services
+from ..forms import PASSPORT_FIELDS
+from ..models import Enrolment, InvitationLetter, PlacePayment, PlacePaymentState, Session, Workshop
 
 logger = logging.getLogger(__name__)
 
@@ -323,6 +326,43 @@ class EnrolmentNotificationInline(ReadOnlyInline):
     verbose_name_plural = _("emails about this enrolment")
 
 
+class PlacePaymentInline(ReadOnlyInline):
+    model = PlacePayment
+    fields = ["paid_on", "kind", "amount_cny", "method", "payer_reference", "note", "recorded_by"]
+    related = ("recorded_by",)
+    amount_cny = money_field(PlacePayment, "amount")
+    verbose_name_plural = _("payments and refunds")
+
+
+class PlacePaymentStateFilter(admin.SimpleListFilter):
+    title = _("fee")
+    parameter_name = "fee"
+
+    def lookups(self, request, model_admin):
+        S = PlacePaymentState
+        return [(state, state.label) for state in (S.AWAITING, S.OVERDUE, S.PAID, S.REFUND_DUE)]
+
+    def queryset(self, request, queryset):
+        """On the list's own queryset, which carries ``paid`` and ``refunded``."""
+        S, status = PlacePaymentState, Enrolment.Status
+        unpaid = Q(status=status.CONFIRMED, fee__gt=0, paid_at__isnull=True)
+        today = studio_today()
+        if self.value() == S.AWAITING:
+            return queryset.filter(unpaid, payment_due_on__gte=today)
+        if self.value() == S.OVERDUE:
+            return queryset.filter(unpaid, payment_due_on__lt=today)
+        if self.value() == S.PAID:
+            return queryset.filter(status=status.CONFIRMED, fee__gt=0, paid_at__isnull=False)
+        if self.value() == S.REFUND_DUE:
+            cent = Decimal("0.005")
+            return queryset.filter(
+                Q(status=status.CANCELLED, refunded__lt=F("paid") * F("refund_percent") / 100 - cent)
+                | Q(status=status.WAITLISTED, refunded__lt=F("paid"))
+                | Q(status=status.CONFIRMED, fee__gt=0, refunded__lt=F("paid") - F("fee"))
+            )
+        return queryset
+
+
 class EnrolmentAdminForm(forms.ModelForm):
     class Meta:
         model = Enrolment
@@ -370,6 +410,7 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
         "session",
         "status",
         "waitlist_order",
+        "payment",
         "nationality",
         "needs_visa_letter",
         "masked_passport",
@@ -381,6 +422,7 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
     list_filter = [
         ("session", SessionListFilter),
         "status",
+        PlacePaymentStateFilter,
         ("country_of_residence", CountryFilter),
         ("nationality", CountryFilter),
         "needs_visa_letter",
@@ -390,10 +432,10 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
         # Enrolled by hand by the workshop desk, or registered themselves.
         ("created_by", admin.EmptyFieldListFilter),
     ]
-    search_fields = ["full_name", "email"]
+    search_fields = ["full_name", "email", "payment_reference"]
     list_select_related = ["session__workshop", "created_by"]
     date_hierarchy = "created_at"
-    inlines = [InvitationLetterInline, EnrolmentNotificationInline]
+    inlines = [PlacePaymentInline, InvitationLetterInline, EnrolmentNotificationInline]
     actions = [
         "issue_letters",
         "reissue_letters",
@@ -407,6 +449,19 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
         (
             _("Participant"),
             {"fields": ("country_of_residence", "nationality", "role", "experience", "language", "needs")},
+        ),
+        (
+            _("Fee"),
+            {
+                "fields": (
+                    "fee_cny",
+                    "payment_reference",
+                    "payment_due_on",
+                    "paid_at",
+                    "refund_percent",
+                    "payment_summary",
+                )
+            },
         ),
         (
             _("Passport (for the invitation letter)"),
@@ -449,14 +504,35 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
         "cancelled_at",
         "updated_at",
         "letter_reissue_requested_at",
+        "fee_cny",
+        "payment_reference",
+        "payment_due_on",
+        "paid_at",
+        "refund_percent",
+        "payment_summary",
     ]
+    fee_cny = money_field(Enrolment, "fee")
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(letter_issued=Exists(InvitationLetter.objects.filter(enrolment=OuterRef("pk"))))
+        return selectors.enrolments_with_payments(super().get_queryset(request)).annotate(
+            letter_issued=Exists(InvitationLetter.objects.filter(enrolment=OuterRef("pk")))
         )
+
+    @admin.display(description=_("fee"))
+    def payment(self, obj: Enrolment) -> str:
+        state = obj.payment_state(paid=obj.paid, refunded=obj.refunded, today=studio_today())
+        return "" if state == PlacePaymentState.FREE else PlacePaymentState(state).label
+
+    @admin.display(description=_("payments"))
+    def payment_summary(self, obj: Enrolment) -> str:
+        if not obj.fee and not obj.paid:
+            return ""
+        return gettext("%(state)s. Received %(paid)s, paid back %(refunded)s; %(owed)s owed back.") % {
+            "state": self.payment(obj) or PlacePaymentState.FREE.label,
+            "paid": format_cny(obj.paid),
+            "refunded": format_cny(obj.refunded),
+            "owed": format_cny(obj.refund_owed(paid=obj.paid, refunded=obj.refunded)),
+        }
 
     def has_add_permission(self, request) -> bool:
         """The workshop desk enrols someone by hand on its own page, through the registration service."""

@@ -1,4 +1,4 @@
-"""Operations on enrolments and invitation letters. Views, the admin and tasks all call these.
+"""Places in sessions and invitation letters.
 
 Every change to a session's places starts by locking that session's row, so
 registrations, cancellations, promotions and capacity changes for one session
@@ -8,6 +8,7 @@ happen one after another, and confirmed places never exceed its capacity.
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -18,9 +19,10 @@ from django.utils.translation import gettext as _
 from bookings import history
 from bookings.models import Notification, User
 
-from .emails import enrolment_notify
-from .models import PASSPORT_FIELDS, Enrolment, InvitationLetter, Session
-from .selectors import enrolments_due_reminder
+from .. import fees
+from ..emails import enrolment_notify
+from ..models import PASSPORT_FIELDS, Enrolment, InvitationLetter, Session
+from ..selectors import enrolments_due_reminder
 
 NOTICE = Notification.Kind
 
@@ -70,16 +72,20 @@ def _promote_waiting(session: Session, *, now: datetime, by: User | None = None)
         session.enrolments.filter(status=Enrolment.Status.WAITLISTED).order_by("waitlist_order")[:free]
     )
     for enrolment in promoted:
-        _confirm_from_waiting_list(enrolment, now=now, by=by)
+        _confirm_from_waiting_list(enrolment, session=session, now=now, by=by)
     return promoted
 
 
-def _confirm_from_waiting_list(enrolment: Enrolment, *, now: datetime, by: User | None) -> None:
+def _confirm_from_waiting_list(
+    enrolment: Enrolment, *, session: Session, now: datetime, by: User | None
+) -> None:
     # waitlist_order is kept: it records where the person stood.
     enrolment.status = Enrolment.Status.CONFIRMED
     enrolment.confirmed_at = now
+    # A fresh deadline to pay, counted from now.
+    charged = fees.charge_fee(enrolment, session=session, now=now)
     history.note(enrolment, by=by, reason=history.PROMOTED)
-    enrolment.save(update_fields=["status", "confirmed_at", "updated_at"])
+    enrolment.save(update_fields=["status", "confirmed_at", *charged, "updated_at"])
     _notify(enrolment, NOTICE.ENROLMENT_PROMOTED, now=now)
 
 
@@ -159,6 +165,7 @@ def enrolment_register(
     if confirmed < session.capacity:
         enrolment.status = Enrolment.Status.CONFIRMED
         enrolment.confirmed_at = now
+        fees.charge_fee(enrolment, session=session, now=now)
     else:
         enrolment.status = Enrolment.Status.WAITLISTED
         enrolment.waitlist_order = (places["last"] or 0) + 1
@@ -197,11 +204,14 @@ def enrolment_cancel(
     was_confirmed = enrolment.status == Enrolment.Status.CONFIRMED
     enrolment.status = Enrolment.Status.CANCELLED
     enrolment.cancelled_at = now
+    if enrolment.fee:
+        # What comes back of anything paid, by the refund policy on the day of cancelling.
+        enrolment.refund_percent = fees.refund_percent(session=session, today=timezone.localdate(now))
     if by is None:
         history.note(enrolment, by=participant_link_account(), reason=reason or history.PRIVATE_LINK)
     else:
         history.note(enrolment, by=by, reason=reason)
-    enrolment.save(update_fields=["status", "cancelled_at", "updated_at"])
+    enrolment.save(update_fields=["status", "cancelled_at", "refund_percent", "updated_at"])
     _notify(enrolment, NOTICE.ENROLMENT_CANCELLED, now=now)
     if was_confirmed:
         # The next person waiting gets the place because it freed up: the system's doing.
@@ -308,7 +318,7 @@ def enrolment_promote(
             _("%(session)s is full: raise its capacity to promote %(name)s.")
             % {"session": session, "name": enrolment.full_name}
         )
-    _confirm_from_waiting_list(enrolment, now=now, by=by)
+    _confirm_from_waiting_list(enrolment, session=session, now=now, by=by)
     return enrolment
 
 
@@ -330,8 +340,10 @@ def session_cancel(
     for enrolment in affected:
         enrolment.status = Enrolment.Status.CANCELLED
         enrolment.cancelled_at = now
+        if enrolment.fee:
+            enrolment.refund_percent = 100  # the studio's doing: everything paid comes back
         history.note(enrolment, by=by, reason=history.SESSION_CALLED_OFF)
-        enrolment.save(update_fields=["status", "cancelled_at", "updated_at"])
+        enrolment.save(update_fields=["status", "cancelled_at", "refund_percent", "updated_at"])
         _notify(enrolment, NOTICE.ENROLMENT_SESSION_CANCELLED, now=now)
     return affected
 
@@ -353,7 +365,7 @@ def _letter_number(enrolment: Enrolment, issued_at: datetime) -> str:
 @transaction.atomic
 def invitation_letter_issue(*, enrolment: Enrolment, by, now: datetime | None = None) -> InvitationLetter:
     """Render and store a visa invitation letter; the participant is told it is ready."""
-    from .letters import invitation_letter_pdf
+    from ..letters import invitation_letter_pdf
 
     now = now or timezone.now()
     enrolment = Enrolment.objects.select_for_update().select_related("session__workshop").get(pk=enrolment.pk)
@@ -364,6 +376,11 @@ def invitation_letter_issue(*, enrolment: Enrolment, by, now: datetime | None = 
     if enrolment.status != Enrolment.Status.CONFIRMED:
         raise EnrolmentError(
             _("%(name)s has no confirmed place: letters are issued only for confirmed places.")
+            % {"name": enrolment.full_name}
+        )
+    if settings.WORKSHOP_LETTER_NEEDS_PAYMENT and enrolment.fee and enrolment.paid_at is None:
+        raise EnrolmentError(
+            _("%(name)s has not paid the fee yet: letters are issued only for paid places.")
             % {"name": enrolment.full_name}
         )
     if not enrolment.passport_valid_on(timezone.localtime(enrolment.session.ends_at).date()):

@@ -1,0 +1,51 @@
+"""Operations on enrolments, invitation letters and workshop fees. Views, the admin and tasks all call these.
+
+One module per concept, all importable from here: :mod:`.enrolments` (places, the waiting list,
+letters, reminders) and :mod:`.payments` (fees paid and refunded, unpaid places released).
+"""
+
+from .enrolments import (
+    NOTICE,
+    PARTICIPANT_LINK_ACCOUNT,
+    EnrolmentError,
+    Registration,
+    enrolment_cancel,
+    enrolment_promote,
+    enrolment_register,
+    enrolment_reminders_queue_due,
+    enrolment_update,
+    invitation_letter_issue,
+    participant_link_account,
+    session_cancel,
+    session_confirmed_count_locked,
+    session_fill_from_waiting_list,
+)
+from .payments import (
+    PlacePaymentRecorded,
+    enrolment_for_payment_reference,
+    place_payment_record,
+    place_payment_reminders_queue_due,
+    place_release_unpaid,
+)
+
+__all__ = [
+    "NOTICE",
+    "PARTICIPANT_LINK_ACCOUNT",
+    "EnrolmentError",
+    "PlacePaymentRecorded",
+    "Registration",
+    "enrolment_cancel",
+    "enrolment_for_payment_reference",
+    "enrolment_promote",
+    "enrolment_register",
+    "enrolment_reminders_queue_due",
+    "enrolment_update",
+    "invitation_letter_issue",
+    "participant_link_account",
+    "place_payment_record",
+    "place_payment_reminders_queue_due",
+    "place_release_unpaid",
+    "session_cancel",
+    "session_confirmed_count_locked",
+    "session_fill_from_waiting_list",
+]
