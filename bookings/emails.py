@@ -491,7 +491,7 @@ def _crew_message(booking: Booking, kind: str, *, member: User, by: User | None)
             facts.insert(0, (_("Reason"), booking.decision_reason))
     elif kind == Kind.BOOKING_CANCELLED:
         subject = _("Booking cancelled: %(set)s (%(ref)s)") % names
-        if by is not None and by.crew_id != booking.crew_id:
+        if by is None or by.crew_id != booking.crew_id:
             text = _("The studio has cancelled booking %(ref)s for %(set)s. Please call the booking desk.")
         else:
             text = _(

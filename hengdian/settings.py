@@ -271,12 +271,16 @@ DEPOSIT_DAYS = _env("DEPOSIT_DAYS", env.int, 7)
 if DEPOSIT_DAYS < 0:
     raise ImproperlyConfigured("The environment variable DEPOSIT_DAYS cannot be negative.")
 # The studio's bank details printed on invoices, for the crew's transfer (对公转账).
-STUDIO_BANK_ACCOUNT_NAME = env.str("STUDIO_BANK_ACCOUNT_NAME", default="")
-STUDIO_BANK_NAME = env.str("STUDIO_BANK_NAME", default="")
-STUDIO_BANK_ACCOUNT = env.str("STUDIO_BANK_ACCOUNT", default="")
-STUDIO_BANK_SWIFT = env.str("STUDIO_BANK_SWIFT", default="")
-# Whether a deposit still unpaid the day after it falls due cancels the plan by itself (the
-# parts not yet under way, with the cancellation terms), or only flags it for the booking desk.
+# Empty in production until set; in development, placeholders marked as such, so the demo's
+# invoices, emails and pages show where the account goes.
+STUDIO_BANK_ACCOUNT_NAME = env.str(
+    "STUDIO_BANK_ACCOUNT_NAME", default="Hengdian World Studios (development placeholder)" if DEBUG else ""
+)
+STUDIO_BANK_NAME = env.str("STUDIO_BANK_NAME", default="Example Bank, Dongyang branch" if DEBUG else "")
+STUDIO_BANK_ACCOUNT = env.str("STUDIO_BANK_ACCOUNT", default="0000 0000 0000 0000 000" if DEBUG else "")
+STUDIO_BANK_SWIFT = env.str("STUDIO_BANK_SWIFT", default="XXXXCNXX" if DEBUG else "")
+# Whether a deposit still unpaid the day after it falls due cancels the plan by itself (the parts
+# not yet begun, on CANCELLATION_FEE_TIERS as of that day), or only flags it for the booking desk.
 UNPAID_DEPOSIT_CANCELS = _env("UNPAID_DEPOSIT_CANCELS", env.bool, False)
 
 

@@ -31,6 +31,7 @@ def sweep() -> dict[str, int]:
         now=now
     ) + workshop_services.place_payment_reminders_queue_due(now=now)
     released = workshop_services.place_release_unpaid(now=now)
+    unpaid_deposits = booking_services.plan_cancel_unpaid_deposits(now=now)
     return {
         "requeued": requeued,
         "expired": len(expired),
@@ -39,6 +40,7 @@ def sweep() -> dict[str, int]:
         "overdue": overdue,
         "payments": payments,
         "released": len(released),
+        "unpaid_deposits": len(unpaid_deposits),
     }
 
 

@@ -150,6 +150,8 @@ def _how_to_pay(enrolment: Enrolment) -> list[str]:
             "reference": enrolment.payment_reference,
         }
     ]
+    if not studio_bank_facts():
+        paragraphs.append(_("Reply to this email for the studio's bank account details."))
     if enrolment.needs_visa_letter and settings.WORKSHOP_LETTER_NEEDS_PAYMENT:
         paragraphs.append(_("Your visa invitation letter is issued once the fee is paid."))
     return paragraphs

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import emails, history
 from ..fees import booking_cancellation_fee
@@ -22,6 +23,7 @@ from ..models import (
     Crew,
     DayRange,
     Equipment,
+    Invoice,
     KitComponent,
     Notification,
     PlanItem,
@@ -47,9 +49,11 @@ from ..selectors import (
 )
 from .invoices import (
     PART_CANCELLED,
+    _in_every_language,
     invoice_cancellation_fee,
     invoice_correct_for_plan,
     invoice_issue_for_plan,
+    invoices_with_paid,
 )
 
 NOTICE = Notification.Kind
@@ -520,7 +524,7 @@ def shoot_plan_reject(*, plan: ShootPlan, by: User, reason: str = "") -> list[Bo
 def booking_cancel(
     *,
     booking: Booking,
-    by: User,
+    by: User | None,
     reason: str = "",
     waive_fee: bool = False,
     waiver_reason: str = "",
@@ -531,12 +535,18 @@ def booking_cancel(
 
     The fee (bookings/fees.py) is worked out under the lock and stored with the cancellation.
     When the studio cancels, it must say why; its booking desk may waive the fee, with a reason.
+    ``by`` None is the system, applying ``UNPAID_DEPOSIT_CANCELS``.
     ``agreed_fee_percent`` is the percentage the person was shown: if it no longer applies (the
     day turned meanwhile), nothing is cancelled and they are told.
     """
     today = timezone.localdate(now or timezone.now())
     booking = _locked_booking(booking)
-    if not booking.can_be_cancelled_by(by, today):
+    # ``by`` None is the studio's own rule (an unpaid deposit), which may cancel any booking not yet begun.
+    if not (
+        booking.is_active and today < booking.start_date
+        if by is None
+        else booking.can_be_cancelled_by(by, today)
+    ):
         if not booking.is_active:
             raise BookingError(
                 _("%(ref)s is %(status)s, so it cannot be cancelled.")
@@ -548,7 +558,7 @@ def booking_cancel(
                 % {"ref": booking.reference, "date": date_format(booking.start_date)}
             )
         raise BookingError(_("You cannot cancel this booking."))
-    by_studio = by.crew_id != booking.crew_id  # and so the booking desk: can_be_cancelled_by said so
+    by_studio = by is None or by.crew_id != booking.crew_id  # the desk: can_be_cancelled_by said so
     reason = _clean_reason(reason, required=by_studio)
     if waive_fee:
         if not by_studio:
@@ -624,6 +634,42 @@ def booking_expire_stale_holds(*, now: datetime | None = None) -> list[int]:
             for plan in {booking.plan_id: booking.plan for booking in expired}.values():
                 invoice_issue_for_plan(plan=plan, by=None, now=now)
     return ids
+
+
+# Stored as the cancellation's reason, which the crew reads: in Chinese and English, as invoices are.
+DEPOSIT_UNPAID = gettext_noop("The deposit of invoice %(number)s was not paid by %(date)s.")
+
+
+def plan_cancel_unpaid_deposits(*, now: datetime | None = None) -> list[Booking]:
+    """With ``UNPAID_DEPOSIT_CANCELS`` on, cancel the parts not yet begun of every plan whose deposit
+    is still unpaid the day after it fell due, on the usual cancellation terms (the fee is invoiced as
+    if the crew had cancelled that day); off (the default), do nothing: the desk
+    sees the plan as "deposit overdue" and decides. Run by the sweep; each part is cancelled in its
+    own transaction under its lock, so two sweeps at once cancel it once."""
+    if not settings.UNPAID_DEPOSIT_CANCELS:
+        return []
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    overdue = invoices_with_paid(
+        Invoice.objects.filter(kind=Invoice.Kind.INVOICE, deposit_due_on__lt=today, deposit__gt=0)
+    ).filter(paid__lt=F("deposit"))
+    parts = Booking.objects.filter(
+        plan__in=overdue.values("plan"), status=Booking.Status.CONFIRMED, start_date__gt=today
+    ).order_by("pk")
+    invoices = {invoice.plan_id: invoice for invoice in overdue}
+    cancelled = []
+    for booking in parts:
+        invoice = invoices[booking.plan_id]
+        label = _in_every_language(
+            DEPOSIT_UNPAID, {"number": invoice.number, "date": invoice.deposit_due_on.isoformat()}
+        )
+        reason = f"{label['zh-hans']} / {label['en']}"
+        try:
+            with transaction.atomic():
+                cancelled.append(booking_cancel(booking=booking, by=None, reason=reason, now=now))
+        except BookingError:  # cancelled, or begun, a moment ago
+            continue
+    return cancelled
 
 
 def _notify_booking_or_plan(*, booking: Booking, kind: str) -> int:

@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings import selectors, services
+from bookings.fees import fee_percent
 from bookings.models import (
+    Booking,
     DayRange,
     FapiaoRequest,
     Invoice,
@@ -532,3 +534,54 @@ def test_whole_plan_equipment_is_invoiced_over_the_days_of_the_parts_that_go_ahe
     whole_plan = [line for line in invoice.lines if not line["part"]]
     assert [(line["days"], line["amount"]) for line in whole_plan] == [(3, "3000.00")]  # not 5 days
     assert invoice.net == first.quote_total + Decimal("3000.00")
+
+
+def _sweep_on(day, hour=9):
+    moment = timezone.make_aware(
+        timezone.datetime.combine(day, timezone.datetime.min.time()).replace(hour=hour)
+    )
+    with time_machine.travel(moment, tick=False):
+        return tasks.sweep()
+
+
+@pytest.mark.django_db
+def test_an_unpaid_deposit_only_flags_the_plan_unless_the_setting_cancels_it(settings):
+    invoice = _invoice(start=20)
+    booking = invoice.plan.bookings.get()
+
+    assert _sweep_on(invoice.deposit_due_on + timedelta(days=1))["unpaid_deposits"] == 0
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED  # the default: the desk decides
+
+    settings.UNPAID_DEPOSIT_CANCELS = True
+    assert _sweep_on(invoice.deposit_due_on, hour=23)["unpaid_deposits"] == 0  # still its day
+    assert _sweep_on(invoice.deposit_due_on + timedelta(days=1))["unpaid_deposits"] == 1
+    assert _sweep_on(invoice.deposit_due_on + timedelta(days=1), hour=10)["unpaid_deposits"] == 0
+
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
+    assert booking.cancelled_by is None  # the studio's rule, not a person
+    # On the usual terms, as if the crew had cancelled that day.
+    cancelled_on = invoice.deposit_due_on + timedelta(days=1)
+    assert booking.cancellation_fee_percent == fee_percent((booking.start_date - cancelled_on).days)
+    assert invoice.number in booking.cancellation_reason
+    # The invoice is credited in full, and the crew told it was the studio.
+    assert Invoice.objects.get(plan=invoice.plan, kind=Invoice.Kind.CREDIT).total == -invoice.total
+    email = Notification.objects.get(booking=booking, kind=Notification.Kind.BOOKING_CANCELLED)
+    assert "The studio has cancelled" in email.body_text
+
+
+@pytest.mark.django_db
+def test_a_paid_deposit_keeps_the_plan_when_unpaid_deposits_cancel(settings):
+    settings.UNPAID_DEPOSIT_CANCELS = True
+    invoice = _invoice(start=20)
+    services.payment_record(
+        invoice=invoice,
+        amount=invoice.deposit,
+        paid_on=timezone.localdate(),
+        method="wechat_pay",
+        by=StaffFactory(),
+    )
+
+    assert _sweep_on(invoice.deposit_due_on + timedelta(days=2))["unpaid_deposits"] == 0
+    assert invoice.plan.bookings.get().status == Booking.Status.CONFIRMED

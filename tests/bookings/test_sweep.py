@@ -283,6 +283,7 @@ def test_the_sweeps_queries_do_not_grow_with_items_that_are_not_due(
             "overdue": 0,
             "payments": 0,
             "released": 0,
+            "unpaid_deposits": 0,
         }
         return len(queries)
 

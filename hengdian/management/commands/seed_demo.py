@@ -19,7 +19,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from bookings import services
 from bookings.models import Crew, DayRange, Equipment, EquipmentUnit, KitComponent, StudioSet, User
 from hengdian import roles
-from workshops.models import Enrolment, Session, Workshop
+from workshops import fees as workshop_fees
+from workshops import services as workshop_services
+from workshops.models import Enrolment, PlacePayment, Session, Workshop
 
 DEMO_PASSWORD = "hengdian-demo-2025"  # noqa: S105 - printed on purpose: demo logins only
 STAFF_EMAIL = "staff@hengdian.example"
@@ -1035,14 +1037,20 @@ class Command(BaseCommand):
         return 3
 
     def _demo_enrolments(self) -> int:
-        """Fill the small Spanish-language session, so its waiting list can be tried."""
-        session = Session.objects.filter(workshop__slug="acting-for-vertical-screens", language="es").first()
+        """Fill the small Spanish-language session, so its waiting list can be tried: two places
+        paid, the third awaiting payment (released to the person waiting if it stays unpaid)."""
+        session = (
+            Session.objects.select_related("workshop")
+            .filter(workshop__slug="acting-for-vertical-screens", language="es")
+            .first()
+        )
         if session is None or session.enrolments.exists():
             return 0
         now = timezone.now()
+        desk = User.objects.get(email=STAFF_EMAIL)
         for n in range(1, session.capacity + 2):
             waiting = n > session.capacity
-            Enrolment.objects.create(
+            enrolment = Enrolment(
                 session=session,
                 full_name=f"Demo participant {n}",
                 email=f"participant{n}@example.org",
@@ -1055,6 +1063,18 @@ class Command(BaseCommand):
                 waitlist_order=1 if waiting else None,
                 confirmed_at=None if waiting else now,
             )
+            if not waiting:
+                workshop_fees.charge_fee(enrolment, session=session, now=now)
+            enrolment.save()
+            if not waiting and n < session.capacity:
+                workshop_services.place_payment_record(
+                    enrolment=enrolment,
+                    amount=enrolment.fee,
+                    paid_on=timezone.localdate(now),
+                    method=PlacePayment.Method.BANK_TRANSFER,
+                    payer_reference=f"Transfer {enrolment.payment_reference}",
+                    by=desk,
+                )
         return session.capacity + 1
 
     def _demo_bookings(self) -> int:
