@@ -32,6 +32,8 @@ PAGES: list[tuple[str, str]] = [
     ("/enrolments/{enrolment}/", ANYONE),
     ("/enrolments/{enrolment}/cancel/", ANYONE),
     ("/enrolments/{enrolment}/edit/", ANYONE),
+    ("/enrolments/{awaiting_payment}/", ANYONE),
+    ("/enrolments/{awaiting_payment}/cancel/", ANYONE),
     ("/accounts/login/", ANYONE),
     ("/accounts/signup/", ANYONE),
     ("/accounts/signup/sent/", ANYONE),
@@ -95,6 +97,10 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/workshops/enrolment/{enrolment_pk}/history/", STAFF),
     ("/admin/workshops/enrolment/add/", STAFF),
     ("/admin/workshops/enrolment/add/?session={session_pk}", STAFF),
+    ("/admin/workshops/enrolment/?fee=awaiting", STAFF),
+    ("/admin/workshops/placepayment/", STAFF),
+    ("/admin/workshops/placepayment/add/", STAFF),
+    ("/admin/workshops/placepayment/{place_payment_pk}/change/", STAFF),
 ]
 
 
@@ -116,7 +122,7 @@ def demo_objects() -> Demo:
 
     from bookings.models import Booking, Equipment, Invoice, Notification, StudioSet, User
     from hengdian.management.commands.seed_demo import CREW_EMAIL, KIT_SLUG
-    from workshops.models import Enrolment, Session
+    from workshops.models import Enrolment, PlacePayment, Session
 
     from .factories import CrewMemberFactory, StaffMemberFactory
 
@@ -157,6 +163,11 @@ def demo_objects() -> Demo:
             "session_pk": str(session.pk),
             "enrolment": enrolment.manage_token,
             "enrolment_pk": str(enrolment.pk),
+            "awaiting_payment": Enrolment.objects.filter(fee__gt=0, paid_at__isnull=True)
+            .order_by("pk")
+            .first()
+            .manage_token,
+            "place_payment_pk": str(PlacePayment.objects.order_by("pk").first().pk),
             "member_pk": str(member.pk),
             "booking": booking.reference,
             "plan": booking.plan.reference,

@@ -22,7 +22,7 @@ RECORD_PERMISSION = "workshops.add_placepayment"
 
 class PlacePaymentForm(MoneyEntryForm):
     reference = forms.CharField(
-        label=_("payment reference"),
+        label=_("Payment reference"),
         max_length=40,
         help_text=_(
             "As written on the transfer, e.g. HDW-K7M2-Q9XP; spaces, dashes and capitals do not matter."
