@@ -99,6 +99,8 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/workshops/enrolment/add/?session={session_pk}", STAFF),
     ("/admin/workshops/enrolment/?fee=awaiting", STAFF),
     ("/admin/workshops/placepayment/", STAFF),
+    ("/admin/workshops/placepayment/statement/", STAFF),
+    ("/admin/bookings/payment/statement/", STAFF),
     ("/admin/workshops/placepayment/add/", STAFF),
     ("/admin/workshops/placepayment/{place_payment_pk}/change/", STAFF),
 ]

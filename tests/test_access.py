@@ -639,6 +639,15 @@ ADMIN_RULES: dict[str, Rule] = {
         lambda w: reverse("admin:bookings_invoice_payment", args=[w.payment.invoice_id]),
         admin_page(lambda p: 200 if p in ("booking desk", SUPERUSER) else 403),
     ),
+    # Matching a bank statement records payments: the desk that may add them.
+    "admin:bookings_payment_statement": Rule(
+        lambda w: reverse("admin:bookings_payment_statement"),
+        admin_page(lambda p: 200 if p in ("booking desk", SUPERUSER) else 403),
+    ),
+    "admin:workshops_placepayment_statement": Rule(
+        lambda w: reverse("admin:workshops_placepayment_statement"),
+        admin_page(lambda p: 200 if p in ("workshop desk", SUPERUSER) else 403),
+    ),
     "admin:bookings_handover_store": Rule(
         lambda w: reverse("admin:bookings_handover_store"), admin_page(holds("bookings.handover", "v"))
     ),

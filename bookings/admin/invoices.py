@@ -1,11 +1,15 @@
 """Invoices and payments in the admin: invoices are read, searched and downloaded, never edited;
-the booking desk records payments received (or paid back) on an invoice's own page."""
+the booking desk records payments received (or paid back) on an invoice's own page, or from a
+bank statement matched by the invoice numbers in its transfers' messages."""
 
 import csv
+import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q
@@ -23,8 +27,10 @@ from .. import selectors, services
 from ..invoices import invoice_pdf
 from ..models import FapiaoRequest, Invoice, Payment, PaymentState
 from ..money import format_cny
+from ..statements import StatementLine
 from .base import ReadOnlyInline, RecordOnlyAdmin, csv_safe, money_field, studio_today
 from .bookings import BookingExportForm
+from .statements import Match, Matcher, statement_view
 
 
 class PaymentInline(ReadOnlyInline):
@@ -346,6 +352,67 @@ class InvoiceAdmin(RecordOnlyAdmin):
         return TemplateResponse(request, "admin/bookings/invoice_payment.html", context)
 
 
+class InvoiceMatcher(Matcher):
+    """A statement line pays the invoice whose number its message (or payer column) names."""
+
+    def __init__(self):
+        # As typed into a transfer: any case, with spaces for dashes (``hd inv 2027 000123``).
+        prefix = r"[\s-]*".join(re.escape(part) for part in settings.INVOICE_NUMBER_PREFIX.split("-"))
+        self.pattern = re.compile(rf"{prefix}[\s-]*(\d{{4}})[\s-]*(\d{{6}})", re.IGNORECASE)
+
+    def _number(self, line: StatementLine) -> str | None:
+        found = self.pattern.search(line.text) or self.pattern.search(line.payer)
+        return f"{settings.INVOICE_NUMBER_PREFIX}-{found[1]}-{found[2]}" if found else None
+
+    def match_all(self, lines: Sequence[StatementLine]) -> list[Match]:
+        numbers = {line.row: self._number(line) for line in lines}
+        invoices = {
+            invoice.number: invoice
+            for invoice in services.invoices_with_paid(
+                Invoice.objects.filter(number__in=set(numbers.values()))
+            )
+        }
+        # What was recorded from a statement before: the same money, day, payer and message.
+        recorded = set(
+            Payment.objects.filter(invoice__in=invoices.values()).values_list(
+                "invoice_id", "amount", "paid_on", "payer_reference"
+            )
+        )
+        matches = []
+        for line in lines:
+            number = numbers[line.row]
+            invoice = invoices.get(number)
+            if number is None:
+                matches.append(Match(line, problem=gettext("No invoice number in the message.")))
+            elif invoice is None:
+                matches.append(
+                    Match(line, problem=gettext("%(number)s is not an invoice.") % {"number": number})
+                )
+            else:
+                label = gettext("%(number)s, %(billed)s: %(owed)s still owed") % {
+                    "number": invoice.number,
+                    "billed": invoice.billing_name,
+                    "owed": format_cny(invoice.total - invoice.paid),
+                }
+                duplicate = (invoice.pk, line.amount, line.paid_on, line.payer_reference) in recorded
+                problem = gettext("Already recorded.") if duplicate else ""
+                if not duplicate and invoice.kind != Invoice.Kind.INVOICE:
+                    problem = gettext("Not an invoice to pay: check it by hand.")
+                matches.append(Match(line, target=invoice.pk, label=label, problem=problem))
+        return matches
+
+    def record(self, line: StatementLine, target: int, *, by) -> None:
+        services.payment_record(
+            invoice=Invoice.objects.get(pk=target),
+            amount=line.amount,
+            paid_on=line.paid_on,
+            method=Payment.Method.BANK_TRANSFER,
+            payer_reference=line.payer_reference,
+            note=gettext("From a bank statement, line %(row)d.") % {"row": line.row},
+            by=by,
+        )
+
+
 @admin.register(Payment)
 class PaymentAdmin(RecordOnlyAdmin):
     list_display = ["paid_on", "invoice", "kind", "amount_cny", "method", "payer_reference", "recorded_by"]
@@ -356,6 +423,35 @@ class PaymentAdmin(RecordOnlyAdmin):
     fields = ["invoice", "kind", "amount_cny", "paid_on", "method", "payer_reference", "note", "recorded_by"]
     readonly_fields = fields
     amount_cny = money_field(Payment, "amount")
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "statement/",
+                self.admin_site.admin_view(self.statement_view),
+                name="{}_{}_statement".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def statement_view(self, request: HttpRequest) -> HttpResponse:
+        return statement_view(
+            self,
+            request,
+            matcher=InvoiceMatcher(),
+            permission="bookings.add_payment",
+            title=gettext("Match a bank statement to invoices"),
+            done_url=reverse("admin:bookings_payment_changelist"),
+            errors=(services.PaymentError,),
+            describe=lambda: (
+                gettext(
+                    "Upload the bank's statement: each transfer whose message names an invoice number "
+                    "(e.g. %(example)s) is matched to that invoice, for you to confirm."
+                )
+                % {"example": f"{settings.INVOICE_NUMBER_PREFIX}-2027-000123"}
+            ),
+        )
 
 
 class FapiaoIssuedFilter(admin.SimpleListFilter):

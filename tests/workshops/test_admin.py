@@ -585,6 +585,11 @@ def test_csv_export_lists_enrolments_without_passport_data(staff_client, staff_a
         "Needs visa letter",
         "Letter numbers",
         "Registered at (Asia/Shanghai)",
+        "Fee (CNY)",
+        "Payment reference",
+        "Fee paid",
+        "Received (CNY)",
+        "Paid back (CNY)",
     ]
     registered = timezone.localtime(first.created_at).strftime("%Y-%m-%d %H:%M")
     assert rows[0] == [
@@ -600,6 +605,11 @@ def test_csv_export_lists_enrolments_without_passport_data(staff_client, staff_a
         "yes",
         "HDW-T-1",
         registered,
+        "0.00",
+        "",
+        "Nothing to pay",
+        "0.00",
+        "0.00",
     ]
     assert rows[1][3:5] == ["On the waiting list", "1"]
     assert first.passport_number not in response.content.decode()

@@ -291,7 +291,8 @@ def test_two_sweeps_at_once_release_a_place_once_and_promote_one_person():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_payment_recorded_as_the_sweep_releases_the_place_is_never_lost():
+@pytest.mark.parametrize("round_", range(3))  # a narrow race: a few rounds make a deadlock show
+def test_a_payment_recorded_as_the_sweep_releases_the_place_is_never_lost(round_):
     session = fee_session(capacity=1)
     unpaid = register(session, 1)
     register(session, 2)

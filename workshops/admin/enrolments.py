@@ -748,11 +748,17 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
             gettext("Needs visa letter"),
             gettext("Letter numbers"),
             gettext("Registered at (Asia/Shanghai)"),
+            gettext("Fee (CNY)"),
+            gettext("Payment reference"),
+            gettext("Fee paid"),
+            gettext("Received (CNY)"),
+            gettext("Paid back (CNY)"),
         ]
         if with_passport:
             header += [gettext("Passport number"), gettext("Passport expiry"), gettext("Date of birth")]
         writer.writerow(header)
         yes, no = gettext("yes"), gettext("no")
+        today = studio_today()
         for e in enrolments:
             row = [
                 e.full_name,
@@ -767,6 +773,11 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
                 yes if e.needs_visa_letter else no,
                 "; ".join(letter.number for letter in e.letters.all()),
                 f"{timezone.localtime(e.created_at, STUDIO_TZ):%Y-%m-%d %H:%M}",
+                f"{e.fee:.2f}",
+                e.payment_reference or "",
+                PlacePaymentState(e.payment_state(paid=e.paid, refunded=e.refunded, today=today)).label,
+                f"{e.paid:.2f}",
+                f"{e.refunded:.2f}",
             ]
             if with_passport:
                 row += [

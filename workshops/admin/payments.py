@@ -1,5 +1,9 @@
 """Workshop fees in the admin: the workshop desk records a payment (or a refund) by the place's
-payment reference, as written on the bank transfer; the payments are then read, never edited."""
+payment reference, as written on the bank transfer, or from a bank statement matched by those
+references; the payments are then read, never edited."""
+
+import re
+from collections.abc import Sequence
 
 from django import forms
 from django.contrib import admin, messages
@@ -7,15 +11,23 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bookings.admin import MoneyEntryForm, RecordOnlyAdmin, money_field, studio_today
+from bookings.admin.statements import Match, Matcher, statement_view
 from bookings.money import format_cny
+from bookings.statements import StatementLine
 
-from .. import services
-from ..models import Enrolment, PlacePayment
+from .. import selectors, services
+from ..models import (
+    REFERENCE_ALPHABET,
+    REFERENCE_PREFIX,
+    Enrolment,
+    PlacePayment,
+    normalize_payment_reference,
+)
 
 RECORD_PERMISSION = "workshops.add_placepayment"
 
@@ -103,6 +115,75 @@ def _report(request: HttpRequest, enrolment: Enrolment) -> None:
         )
 
 
+class PlaceMatcher(Matcher):
+    """A statement line pays the place whose payment reference its message (or payer column) names."""
+
+    pattern = re.compile(
+        rf"{REFERENCE_PREFIX}[\s-]*([{REFERENCE_ALPHABET}]{{4}})[\s-]*([{REFERENCE_ALPHABET}]{{4}})",
+        re.IGNORECASE,
+    )
+
+    def _reference(self, line: StatementLine) -> str | None:
+        found = self.pattern.search(line.text) or self.pattern.search(line.payer)
+        return normalize_payment_reference(found[0]) if found else None
+
+    def match_all(self, lines: Sequence[StatementLine]) -> list[Match]:
+        references = {line.row: self._reference(line) for line in lines}
+        places = {
+            enrolment.payment_reference: enrolment
+            for enrolment in selectors.enrolments_with_payments(
+                Enrolment.objects.filter(payment_reference__in=set(references.values()))
+            )
+        }
+        recorded = set(
+            PlacePayment.objects.filter(enrolment__in=places.values()).values_list(
+                "enrolment_id", "amount", "paid_on", "payer_reference"
+            )
+        )
+        matches = []
+        for line in lines:
+            reference = references[line.row]
+            place = places.get(reference)
+            if reference is None:
+                matches.append(Match(line, problem=gettext("No payment reference in the message.")))
+            elif place is None:
+                matches.append(
+                    Match(
+                        line,
+                        problem=gettext("No place has the reference %(reference)s.")
+                        % {"reference": reference},
+                    )
+                )
+            else:
+                label = gettext("%(reference)s, %(name)s: %(left)s of %(fee)s still to pay") % {
+                    "reference": reference,
+                    "name": place.full_name,
+                    "left": format_cny(max(place.fee - place.paid + place.refunded, 0)),
+                    "fee": format_cny(place.fee),
+                }
+                problem = ""
+                if (place.pk, line.amount, line.paid_on, line.payer_reference) in recorded:
+                    problem = gettext("Already recorded.")
+                elif place.status != Enrolment.Status.CONFIRMED:
+                    # Money for a place that was released or cancelled is owed back: a person decides.
+                    problem = gettext("The place is %(status)s: record it by hand if it is to be kept.") % {
+                        "status": place.get_status_display().lower()
+                    }
+                matches.append(Match(line, target=place.pk, label=label, problem=problem))
+        return matches
+
+    def record(self, line: StatementLine, target: int, *, by) -> None:
+        services.place_payment_record(
+            enrolment=Enrolment.objects.get(pk=target),
+            amount=line.amount,
+            paid_on=line.paid_on,
+            method=PlacePayment.Method.BANK_TRANSFER,
+            payer_reference=line.payer_reference,
+            note=gettext("From a bank statement, line %(row)d.") % {"row": line.row},
+            by=by,
+        )
+
+
 @admin.register(PlacePayment)
 class PlacePaymentAdmin(RecordOnlyAdmin):
     list_display = [
@@ -149,3 +230,29 @@ class PlacePaymentAdmin(RecordOnlyAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         return record_view(self, request)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "statement/",
+                self.admin_site.admin_view(self.statement_view),
+                name="{}_{}_statement".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def statement_view(self, request: HttpRequest) -> HttpResponse:
+        return statement_view(
+            self,
+            request,
+            matcher=PlaceMatcher(),
+            permission=RECORD_PERMISSION,
+            title=gettext("Match a bank statement to workshop places"),
+            done_url=reverse("admin:workshops_placepayment_changelist"),
+            errors=(services.EnrolmentError,),
+            describe=lambda: gettext(
+                "Upload the bank's statement: each transfer whose message names a payment reference "
+                "(e.g. HDW-K7M2-Q9XP) is matched to that place, for you to confirm."
+            ),
+        )

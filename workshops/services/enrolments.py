@@ -49,7 +49,9 @@ def _notify(enrolment: Enrolment, kind: str, **extra) -> Notification | None:
 
 
 def _lock_session(session: Session) -> Session:
-    return Session.objects.select_for_update().select_related("workshop").get(pk=session.pk)
+    # Only the session's row: FOR UPDATE would otherwise lock the joined workshop too, so that
+    # sessions of one workshop queued on each other and a place's lock could deadlock with it.
+    return Session.objects.select_for_update(of=("self",)).select_related("workshop").get(pk=session.pk)
 
 
 def session_confirmed_count_locked(*, session: Session) -> int:
@@ -260,7 +262,9 @@ def enrolment_update(
     history, naming the fields but never a passport value.
     """
     now = now or timezone.now()
-    enrolment = Enrolment.objects.select_for_update().select_related("session").get(pk=enrolment.pk)
+    enrolment = (
+        Enrolment.objects.select_for_update(of=("self",)).select_related("session").get(pk=enrolment.pk)
+    )
     if enrolment.status == Enrolment.Status.CANCELLED:
         raise EnrolmentError(_("This enrolment is cancelled and can no longer be changed."))
     if enrolment.session.ends_at <= now:
@@ -368,7 +372,11 @@ def invitation_letter_issue(*, enrolment: Enrolment, by, now: datetime | None = 
     from ..letters import invitation_letter_pdf
 
     now = now or timezone.now()
-    enrolment = Enrolment.objects.select_for_update().select_related("session__workshop").get(pk=enrolment.pk)
+    enrolment = (
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("session__workshop")
+        .get(pk=enrolment.pk)
+    )
     if not enrolment.needs_visa_letter:
         raise EnrolmentError(
             _("%(name)s did not ask for an invitation letter.") % {"name": enrolment.full_name}

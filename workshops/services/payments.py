@@ -59,7 +59,11 @@ def place_payment_record(
     is refused, with the field it concerns.
     """
     now = now or timezone.now()
-    enrolment = Enrolment.objects.select_for_update().select_related("session__workshop").get(pk=enrolment.pk)
+    enrolment = (
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("session__workshop")
+        .get(pk=enrolment.pk)
+    )
     today = timezone.localdate(now)
     if not enrolment.fee:
         raise EnrolmentError(_("%(name)s's place has no fee to pay.") % {"name": enrolment.full_name})
@@ -136,7 +140,7 @@ def place_release_unpaid(*, now: datetime | None = None) -> list[Enrolment]:
     for pk, session_id in due:
         with transaction.atomic():
             session = _lock_session(Session(pk=session_id))
-            enrolment = _unpaid_past_deadline(now=now).select_for_update().filter(pk=pk).first()
+            enrolment = _unpaid_past_deadline(now=now).select_for_update(of=("self",)).filter(pk=pk).first()
             if enrolment is None:  # paid, cancelled or released a moment ago
                 continue
             enrolment.status = Enrolment.Status.CANCELLED

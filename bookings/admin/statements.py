@@ -1,0 +1,139 @@
+"""Matching a bank statement to what it pays, for staff to confirm before anything is recorded.
+
+One page, two steps: staff upload the statement's CSV and see each line that received money
+beside what its message names (an invoice, a workshop place), ticked where the match is sure;
+they untick what they doubt and record the rest, each line through its app's payments service
+in its own transaction. Which references a line may name, and how a payment is recorded, is the
+``matcher``'s: the invoices' here, the workshop places' in the workshops admin.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from ..statements import (
+    StatementError,
+    StatementLine,
+    line_as_dict,
+    line_from_dict,
+    matches_sign,
+    matches_unsign,
+    statement_read,
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    line: StatementLine
+    target: int | None = None  # the primary key of what the line pays, if one was found
+    label: str = ""  # what that is, for the person confirming
+    problem: str = ""  # why the line is not ticked: no reference, already recorded …
+
+    @property
+    def proposed(self) -> bool:
+        return self.target is not None and not self.problem
+
+
+class Matcher:
+    """What one app's statement page needs: its matches, in one pass, and how to record one."""
+
+    def match_all(self, lines: Sequence[StatementLine]) -> list[Match]:
+        raise NotImplementedError
+
+    def record(self, line: StatementLine, target: int, *, by) -> None:
+        """Record ``line`` as a payment for ``target``; raise an exception whose text says why not."""
+        raise NotImplementedError
+
+
+class StatementUploadForm(forms.Form):
+    statement = forms.FileField(
+        label=_("Bank statement (CSV)"),
+        help_text=_(
+            "Exported from the bank for the days to match: a header row with the date, the amount and "
+            "the transfer's message (e.g. 交易日期, 金额, 附言), in UTF-8 or GB18030. Only money received "
+            "is read; nothing is recorded before you confirm."
+        ),
+    )
+
+    def clean_statement(self):
+        upload = self.cleaned_data["statement"]
+        try:
+            self.lines = statement_read(upload.read())
+        except StatementError as exc:
+            raise forms.ValidationError(str(exc), code="unreadable") from exc
+        if not self.lines:
+            raise forms.ValidationError(_("The file holds no money received."), code="empty")
+        return upload
+
+
+def statement_view(
+    model_admin,
+    request: HttpRequest,
+    *,
+    matcher: Matcher,
+    permission: str,
+    title: str,
+    done_url: str,
+    errors: tuple[type[Exception], ...],
+    describe: Callable[[], str] = str,
+) -> HttpResponse:
+    """The two steps of matching a statement; ``errors`` are the service's own refusals."""
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": title,
+        "cancel_url": done_url,
+        "intro": describe(),
+    }
+    if request.method == "POST" and "matches" in request.POST:
+        try:
+            matches = matches_unsign(request.POST["matches"])
+        except StatementError as exc:
+            messages.error(request, str(exc))
+            return redirect(request.path)
+        chosen = set(request.POST.getlist("record"))
+        recorded = 0
+        for match in matches:
+            if match["target"] is None or str(match["line"]["row"]) not in chosen:
+                continue
+            line = line_from_dict(match["line"])
+            try:
+                matcher.record(line, match["target"], by=request.user)
+            except errors as exc:
+                messages.error(request, gettext("Line %(row)d: %(error)s") % {"row": line.row, "error": exc})
+            else:
+                recorded += 1
+        if recorded:
+            messages.success(
+                request,
+                ngettext("%(count)d payment recorded.", "%(count)d payments recorded.", recorded)
+                % {"count": recorded},
+            )
+        elif not chosen:
+            messages.warning(request, gettext("Nothing was ticked, so nothing was recorded."))
+        return redirect(done_url)
+    bound = request.method == "POST"
+    form = StatementUploadForm(request.POST if bound else None, request.FILES if bound else None)
+    if form.is_bound and form.is_valid():
+        matches = matcher.match_all(form.lines)
+        context.update(
+            matches=matches,
+            signed=matches_sign(
+                [{"line": line_as_dict(m.line), "target": m.target if m.proposed else None} for m in matches]
+            ),
+        )
+        return TemplateResponse(request, "admin/statement_matches.html", context)
+    context["form"] = form
+    return TemplateResponse(
+        request, "admin/statement_upload.html", context, status=400 if form.is_bound else 200
+    )
