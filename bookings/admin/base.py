@@ -1,6 +1,7 @@
 """What every admin page of the studio shares: read-only records, bounded date drill-downs, money columns, CSV cells."""
 
 from datetime import MAXYEAR, MINYEAR, date, datetime, time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -172,6 +173,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(value: object) -> str:
+    # A number is written as itself: "-6800.00" is a refund, which a spreadsheet must read as a number.
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
     text = str(value)
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 

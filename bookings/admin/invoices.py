@@ -4,7 +4,6 @@ bank statement matched by the invoice numbers in its transfers' messages."""
 
 import csv
 import re
-from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -30,7 +29,7 @@ from ..money import format_cny
 from ..statements import StatementLine
 from .base import ReadOnlyInline, RecordOnlyAdmin, csv_safe, money_field, studio_today
 from .bookings import BookingExportForm
-from .statements import Match, Matcher, statement_view
+from .statements import Matcher, statement_view
 
 
 class PaymentInline(ReadOnlyInline):
@@ -355,51 +354,36 @@ class InvoiceAdmin(RecordOnlyAdmin):
 class InvoiceMatcher(Matcher):
     """A statement line pays the invoice whose number its message (or payer column) names."""
 
+    entries = Payment
+    target_field = "invoice"
+    no_reference = _("No invoice number in the message.")
+
     def __init__(self):
         # As typed into a transfer: any case, with spaces for dashes (``hd inv 2027 000123``).
         prefix = r"[\s-]*".join(re.escape(part) for part in settings.INVOICE_NUMBER_PREFIX.split("-"))
         self.pattern = re.compile(rf"{prefix}[\s-]*(\d{{4}})[\s-]*(\d{{6}})", re.IGNORECASE)
 
-    def _number(self, line: StatementLine) -> str | None:
-        found = self.pattern.search(line.text) or self.pattern.search(line.payer)
-        return f"{settings.INVOICE_NUMBER_PREFIX}-{found[1]}-{found[2]}" if found else None
+    def reference(self, found) -> str:
+        return f"{settings.INVOICE_NUMBER_PREFIX}-{found[1]}-{found[2]}"
 
-    def match_all(self, lines: Sequence[StatementLine]) -> list[Match]:
-        numbers = {line.row: self._number(line) for line in lines}
-        invoices = {
-            invoice.number: invoice
-            for invoice in services.invoices_with_paid(
-                Invoice.objects.filter(number__in=set(numbers.values()))
-            )
+    def targets(self, references: set[str]) -> dict[str, Invoice]:
+        invoices = services.invoices_with_paid(Invoice.objects.filter(number__in=references))
+        return {invoice.number: invoice for invoice in invoices}
+
+    def unknown(self, reference: str) -> str:
+        return gettext("%(number)s is not an invoice.") % {"number": reference}
+
+    def label(self, target: Invoice) -> str:
+        return gettext("%(number)s, %(billed)s: %(owed)s still owed") % {
+            "number": target.number,
+            "billed": target.billing_name,
+            "owed": format_cny(target.total - target.paid),
         }
-        # What was recorded from a statement before: the same money, day, payer and message.
-        recorded = set(
-            Payment.objects.filter(invoice__in=invoices.values()).values_list(
-                "invoice_id", "amount", "paid_on", "payer_reference"
-            )
+
+    def problem(self, target: Invoice) -> str:
+        return (
+            "" if target.kind == Invoice.Kind.INVOICE else gettext("Not an invoice to pay: check it by hand.")
         )
-        matches = []
-        for line in lines:
-            number = numbers[line.row]
-            invoice = invoices.get(number)
-            if number is None:
-                matches.append(Match(line, problem=gettext("No invoice number in the message.")))
-            elif invoice is None:
-                matches.append(
-                    Match(line, problem=gettext("%(number)s is not an invoice.") % {"number": number})
-                )
-            else:
-                label = gettext("%(number)s, %(billed)s: %(owed)s still owed") % {
-                    "number": invoice.number,
-                    "billed": invoice.billing_name,
-                    "owed": format_cny(invoice.total - invoice.paid),
-                }
-                duplicate = (invoice.pk, line.amount, line.paid_on, line.payer_reference) in recorded
-                problem = gettext("Already recorded.") if duplicate else ""
-                if not duplicate and invoice.kind != Invoice.Kind.INVOICE:
-                    problem = gettext("Not an invoice to pay: check it by hand.")
-                matches.append(Match(line, target=invoice.pk, label=label, problem=problem))
-        return matches
 
     def record(self, line: StatementLine, target: int, *, by) -> None:
         services.payment_record(

@@ -7,12 +7,14 @@ in its own transaction. Which references a line may name, and how a payment is r
 ``matcher``'s: the invoices' here, the workshop places' in the workshops admin.
 """
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -43,14 +45,66 @@ class Match:
 
 
 class Matcher:
-    """What one app's statement page needs: its matches, in one pass, and how to record one."""
+    """One app's side of a statement: the references it looks for, what they name, how to record.
 
-    def match_all(self, lines: Sequence[StatementLine]) -> list[Match]:
+    ``pattern`` finds a reference in a line's message (or payer); ``entries`` is the payments
+    model, whose ``target_field`` points at what is paid, for lines recorded before.
+    """
+
+    pattern: re.Pattern
+    entries: type[models.Model]
+    target_field: str
+    no_reference: str = ""
+
+    def reference(self, found: re.Match) -> str:
+        """The stored form of a reference as found, however it was typed."""
         raise NotImplementedError
+
+    def targets(self, references: set[str]) -> dict[str, models.Model]:
+        """What the references name, by reference, in one query."""
+        raise NotImplementedError
+
+    def unknown(self, reference: str) -> str:
+        raise NotImplementedError
+
+    def label(self, target) -> str:
+        raise NotImplementedError
+
+    def problem(self, target) -> str:
+        """Why a line for ``target`` should not be ticked; "" when it may be recorded."""
+        return ""
 
     def record(self, line: StatementLine, target: int, *, by) -> None:
         """Record ``line`` as a payment for ``target``; raise an exception whose text says why not."""
         raise NotImplementedError
+
+    def _reference(self, line: StatementLine) -> str | None:
+        found = self.pattern.search(line.text) or self.pattern.search(line.payer)
+        return self.reference(found) if found else None
+
+    def match_all(self, lines: Sequence[StatementLine]) -> list[Match]:
+        """Every line beside what it pays, in a fixed number of queries however long the statement."""
+        references = {line.row: self._reference(line) for line in lines}
+        targets = self.targets({ref for ref in references.values() if ref})
+        # What was recorded from a statement before: the same money, day, payer and message.
+        recorded = set(
+            self.entries.objects.filter(**{f"{self.target_field}__in": targets.values()}).values_list(
+                f"{self.target_field}_id", "amount", "paid_on", "payer_reference"
+            )
+        )
+        matches = []
+        for line in lines:
+            reference = references[line.row]
+            target = targets.get(reference)
+            if reference is None:
+                matches.append(Match(line, problem=str(self.no_reference)))
+            elif target is None:
+                matches.append(Match(line, problem=self.unknown(reference)))
+            else:
+                duplicate = (target.pk, line.amount, line.paid_on, line.payer_reference) in recorded
+                problem = gettext("Already recorded.") if duplicate else self.problem(target)
+                matches.append(Match(line, target=target.pk, label=self.label(target), problem=problem))
+        return matches
 
 
 class StatementUploadForm(forms.Form):

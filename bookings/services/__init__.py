@@ -54,6 +54,7 @@ from .invoices import (
     invoice_issue_for_plan,
     invoice_reminders_queue_due,
     invoices_with_paid,
+    money_entry_refusal,
     payment_record,
 )
 from .staff import (
@@ -128,6 +129,7 @@ __all__ = [
     "line_days",
     "line_needs",
     "line_state",
+    "money_entry_refusal",
     "payment_record",
     "plan_cancel_unpaid_deposits",
     "shoot_plan_confirm",

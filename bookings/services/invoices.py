@@ -19,6 +19,7 @@ from ..models import (
     FapiaoRequest,
     Invoice,
     InvoiceCounter,
+    MoneyEntry,
     Notification,
     Payment,
     ShootPlan,
@@ -138,6 +139,27 @@ class PaymentError(Exception):
 
 
 @transaction.atomic
+def money_entry_refusal(
+    *, kind: str, amount: Decimal | None, paid_on: date, today: date, owed_since: date, balance: Decimal
+) -> tuple[str, str] | None:
+    """Why money received (or paid back) cannot be recorded, and the field it concerns; None if it can.
+
+    ``owed_since`` is the day the money was first owed (an invoice's, a registration's); ``balance``
+    what has been received so far and not paid back. Shared by every kind of payment recorded.
+    """
+    if amount is None or amount <= 0:
+        return _("Enter an amount above zero."), "amount"
+    if paid_on > today:
+        return _("The day it was paid cannot be in the future."), "paid_on"
+    if paid_on < owed_since - timedelta(days=366):
+        return _("That day is long before anything was owed; check the date."), "paid_on"
+    if kind == MoneyEntry.Kind.REFUND and amount > balance:
+        return _("Only %(paid)s has been paid, so no more can be refunded.") % {
+            "paid": format_cny(balance)
+        }, "amount"
+    return None
+
+
 def payment_record(
     *,
     invoice: Invoice,
@@ -156,19 +178,17 @@ def payment_record(
     a refund of more than was paid, a date in the future, or nothing at all is refused.
     """
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    today = timezone.localdate(now or timezone.now())
-    if amount is None or amount <= 0:
-        raise PaymentError(_("Enter an amount above zero."), field="amount")
-    if paid_on > today:
-        raise PaymentError(_("The day it was paid cannot be in the future."), field="paid_on")
-    if paid_on < invoice.issued_on - timedelta(days=366):
-        raise PaymentError(_("That day is long before the invoice; check the date."), field="paid_on")
     paid = invoices_with_paid(Invoice.objects.filter(pk=invoice.pk)).get().paid
-    if kind == Payment.Kind.REFUND and amount > paid:
-        raise PaymentError(
-            _("Only %(paid)s has been paid, so no more can be refunded.") % {"paid": format_cny(paid)},
-            field="amount",
-        )
+    refusal = money_entry_refusal(
+        kind=kind,
+        amount=amount,
+        paid_on=paid_on,
+        today=timezone.localdate(now or timezone.now()),
+        owed_since=invoice.issued_on,
+        balance=paid,
+    )
+    if refusal:
+        raise PaymentError(refusal[0], field=refusal[1])
     payment = Payment.objects.create(
         invoice=invoice,
         kind=kind,

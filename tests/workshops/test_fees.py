@@ -509,3 +509,32 @@ def test_the_enrolment_list_filters_by_fee_state_in_a_fixed_number_of_queries(
         pay(register(session, n), "100")
     with django_assert_max_num_queries(20):
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_place_payments_export_for_accounting_with_refunds_negative(client, django_assert_max_num_queries):
+    from hengdian.roles import VIEWER
+
+    enrolment = register(fee_session(days_ahead=40), 1, full_name="=HYPERLINK(1)")
+    pay(enrolment, FEE)
+    services.enrolment_cancel(enrolment=enrolment)
+    pay(enrolment, FEE, kind=PlacePayment.Kind.REFUND)
+    for n in range(2, 6):
+        pay(register(fee_session(), n), "100")
+    login_staff(client, StaffMemberFactory(roles=[VIEWER]))
+
+    with django_assert_max_num_queries(15):
+        response = client.post(
+            reverse("admin:workshops_placepayment_changelist"),
+            {
+                "action": "export_csv",
+                "_selected_action": list(PlacePayment.objects.values_list("pk", flat=True)),
+            },
+        )
+
+    text = response.content.decode("utf-8-sig")
+    rows = [line.split(",") for line in text.strip().splitlines()]
+    assert rows[0][:3] == ["Entry", "Date", "Payment reference"]
+    amounts = sorted(row[5] for row in rows[1:])
+    assert amounts == sorted(["6800.00", "-6800.00", "100.00", "100.00", "100.00", "100.00"])
+    assert "'=HYPERLINK(1)" in text

@@ -2,8 +2,8 @@
 payment reference, as written on the bank transfer, or from a bank statement matched by those
 references; the payments are then read, never edited."""
 
+import csv
 import re
-from collections.abc import Sequence
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,8 +15,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from bookings.admin import MoneyEntryForm, RecordOnlyAdmin, money_field, studio_today
-from bookings.admin.statements import Match, Matcher, statement_view
+from bookings.admin import MoneyEntryForm, RecordOnlyAdmin, csv_safe, money_field, studio_today
+from bookings.admin.statements import Matcher, statement_view
 from bookings.money import format_cny
 from bookings.statements import StatementLine
 
@@ -122,55 +122,37 @@ class PlaceMatcher(Matcher):
         rf"{REFERENCE_PREFIX}[\s-]*([{REFERENCE_ALPHABET}]{{4}})[\s-]*([{REFERENCE_ALPHABET}]{{4}})",
         re.IGNORECASE,
     )
+    entries = PlacePayment
+    target_field = "enrolment"
+    no_reference = _("No payment reference in the message.")
 
-    def _reference(self, line: StatementLine) -> str | None:
-        found = self.pattern.search(line.text) or self.pattern.search(line.payer)
-        return normalize_payment_reference(found[0]) if found else None
+    def reference(self, found) -> str:
+        return normalize_payment_reference(found[0])
 
-    def match_all(self, lines: Sequence[StatementLine]) -> list[Match]:
-        references = {line.row: self._reference(line) for line in lines}
-        places = {
-            enrolment.payment_reference: enrolment
-            for enrolment in selectors.enrolments_with_payments(
-                Enrolment.objects.filter(payment_reference__in=set(references.values()))
-            )
-        }
-        recorded = set(
-            PlacePayment.objects.filter(enrolment__in=places.values()).values_list(
-                "enrolment_id", "amount", "paid_on", "payer_reference"
-            )
+    def targets(self, references: set[str]) -> dict[str, Enrolment]:
+        places = selectors.enrolments_with_payments(
+            Enrolment.objects.filter(payment_reference__in=references)
         )
-        matches = []
-        for line in lines:
-            reference = references[line.row]
-            place = places.get(reference)
-            if reference is None:
-                matches.append(Match(line, problem=gettext("No payment reference in the message.")))
-            elif place is None:
-                matches.append(
-                    Match(
-                        line,
-                        problem=gettext("No place has the reference %(reference)s.")
-                        % {"reference": reference},
-                    )
-                )
-            else:
-                label = gettext("%(reference)s, %(name)s: %(left)s of %(fee)s still to pay") % {
-                    "reference": reference,
-                    "name": place.full_name,
-                    "left": format_cny(max(place.fee - place.paid + place.refunded, 0)),
-                    "fee": format_cny(place.fee),
-                }
-                problem = ""
-                if (place.pk, line.amount, line.paid_on, line.payer_reference) in recorded:
-                    problem = gettext("Already recorded.")
-                elif place.status != Enrolment.Status.CONFIRMED:
-                    # Money for a place that was released or cancelled is owed back: a person decides.
-                    problem = gettext("The place is %(status)s: record it by hand if it is to be kept.") % {
-                        "status": place.get_status_display().lower()
-                    }
-                matches.append(Match(line, target=place.pk, label=label, problem=problem))
-        return matches
+        return {place.payment_reference: place for place in places}
+
+    def unknown(self, reference: str) -> str:
+        return gettext("No place has the reference %(reference)s.") % {"reference": reference}
+
+    def label(self, target: Enrolment) -> str:
+        return gettext("%(reference)s, %(name)s: %(left)s of %(fee)s still to pay") % {
+            "reference": target.payment_reference,
+            "name": target.full_name,
+            "left": format_cny(max(target.fee - target.paid + target.refunded, 0)),
+            "fee": format_cny(target.fee),
+        }
+
+    def problem(self, target: Enrolment) -> str:
+        if target.status == Enrolment.Status.CONFIRMED:
+            return ""
+        # Money for a place that was released or cancelled is owed back: a person decides.
+        return gettext("The place is %(status)s: record it by hand if it is to be kept.") % {
+            "status": target.get_status_display().lower()
+        }
 
     def record(self, line: StatementLine, target: int, *, by) -> None:
         services.place_payment_record(
@@ -219,6 +201,53 @@ class PlacePaymentAdmin(RecordOnlyAdmin):
     ]
     readonly_fields = fields
     amount_cny = money_field(PlacePayment, "amount")
+    actions = ["export_csv"]
+
+    @admin.action(description=_("Export CSV for accounting"), permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset) -> HttpResponse:
+        """The chosen payments and refunds: UTF-8 with a BOM, refunds negative, no cell read as a formula."""
+        response = HttpResponse(
+            content_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="place-payments-{studio_today():%Y-%m-%d}.csv"'
+            },
+        )
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                gettext("Entry"),
+                gettext("Date"),
+                gettext("Payment reference"),
+                gettext("Participant"),
+                gettext("Session"),
+                gettext("Amount (CNY)"),
+                gettext("Method"),
+                gettext("Payer's reference"),
+                gettext("Recorded by"),
+            ]
+        )
+        rows = queryset.select_related("enrolment__session__workshop", "recorded_by").order_by(
+            "paid_on", "pk"
+        )
+        for payment in rows:
+            writer.writerow(
+                [
+                    csv_safe(value)
+                    for value in (
+                        payment.get_kind_display(),
+                        f"{payment.paid_on:%Y-%m-%d}",
+                        payment.enrolment.payment_reference,
+                        payment.enrolment.full_name,
+                        str(payment.enrolment.session),
+                        payment.signed_amount,
+                        payment.get_method_display(),
+                        payment.payer_reference,
+                        payment.recorded_by.email,
+                    )
+                ]
+            )
+        return response
 
     @admin.display(description=_("payment reference"), ordering="enrolment__payment_reference")
     def payment_reference(self, obj: PlacePayment) -> str:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from bookings import history
 from bookings.models import Notification, User
-from bookings.money import format_cny
+from bookings.services import money_entry_refusal
 
 from ..models import Enrolment, PlacePayment, Session, normalize_payment_reference
 from ..selectors import enrolments_with_payments
@@ -64,25 +64,22 @@ def place_payment_record(
         .select_related("session__workshop")
         .get(pk=enrolment.pk)
     )
-    today = timezone.localdate(now)
     if not enrolment.fee:
         raise EnrolmentError(_("%(name)s's place has no fee to pay.") % {"name": enrolment.full_name})
-    if amount is None or amount <= 0:
-        raise EnrolmentError(_("Enter an amount above zero."), field="amount")
-    if paid_on > today:
-        raise EnrolmentError(_("The day it was paid cannot be in the future."), field="paid_on")
-    if paid_on < timezone.localdate(enrolment.created_at) - timedelta(days=366):
-        raise EnrolmentError(_("That day is long before the registration; check the date."), field="paid_on")
     totals = (
         enrolments_with_payments(Enrolment.objects.filter(pk=enrolment.pk)).values("paid", "refunded").get()
     )
     paid, refunded = totals["paid"], totals["refunded"]
-    if kind == PlacePayment.Kind.REFUND and amount > paid - refunded:
-        raise EnrolmentError(
-            _("Only %(paid)s has been paid, so no more can be refunded.")
-            % {"paid": format_cny(paid - refunded)},
-            field="amount",
-        )
+    refusal = money_entry_refusal(
+        kind=kind,
+        amount=amount,
+        paid_on=paid_on,
+        today=timezone.localdate(now),
+        owed_since=timezone.localdate(enrolment.created_at),
+        balance=paid - refunded,
+    )
+    if refusal:
+        raise EnrolmentError(refusal[0], field=refusal[1])
     payment = PlacePayment.objects.create(
         enrolment=enrolment,
         kind=kind,
