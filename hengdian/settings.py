@@ -311,6 +311,15 @@ if WORKSHOP_PAYMENT_DAYS < 1 or WORKSHOP_PAYMENT_CLOSES_DAYS < 0:
 # session's first day (days:percent, as CANCELLATION_FEE_TIERS). A session the studio calls off, or
 # a place released unpaid, is refunded in full.
 WORKSHOP_REFUND_POLICY = _fee_tiers("WORKSHOP_REFUND_POLICY", "30:100,14:50,0:0")
+# Passport number, expiry and date of birth, with the letters' PDF files, are deleted this many
+# days after the session ends, or after the enrolment is cancelled (China's PIPL and the GDPR both
+# ask that personal data be kept no longer than needed).
+PASSPORT_RETENTION_DAYS = _env("PASSPORT_RETENTION_DAYS", env.int, 90)
+PASSPORT_RETENTION_CANCELLED_DAYS = _env("PASSPORT_RETENTION_CANCELLED_DAYS", env.int, 30)
+if PASSPORT_RETENTION_DAYS < 0 or PASSPORT_RETENTION_CANCELLED_DAYS < 0:
+    raise ImproperlyConfigured(
+        "PASSPORT_RETENTION_DAYS and PASSPORT_RETENTION_CANCELLED_DAYS cannot be negative."
+    )
 # Visa invitation letters only for places whose fee is paid.
 WORKSHOP_LETTER_NEEDS_PAYMENT = _env("WORKSHOP_LETTER_NEEDS_PAYMENT", env.bool, True)
 
@@ -546,6 +555,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "hengdian.tasks.sweep", "schedule": 60.0},
     "complete-finished-bookings": {"task": "hengdian.tasks.complete_finished_bookings", "schedule": 3600.0},
+    "purge-passport-data": {"task": "hengdian.tasks.purge_passport_data", "schedule": 3600.0},
 }
 
 # The email outbox: a failed send is retried after NOTIFICATION_RETRY_SECONDS,

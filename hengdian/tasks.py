@@ -47,3 +47,12 @@ def sweep() -> dict[str, int]:
 @shared_task
 def complete_finished_bookings() -> int:
     return booking_services.booking_complete_finished()
+
+
+@shared_task
+def purge_passport_data() -> dict[str, int]:
+    """Hourly: passport data past its retention, and letter files no letter refers to."""
+    return {
+        "purged": len(workshop_services.passport_data_purge_due()),
+        "orphan_files": len(workshop_services.letter_files_orphaned_delete()),
+    }

@@ -1,5 +1,5 @@
 import secrets
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -239,6 +239,10 @@ class Enrolment(models.Model):
     )
     payment_due_on = models.DateField(_("pay by"), null=True, blank=True, editable=False)
     paid_at = models.DateTimeField(_("paid in full at"), null=True, blank=True, editable=False)
+    # When the passport data (and the letters' PDF files) were deleted under the retention rule.
+    passport_purged_at = models.DateTimeField(
+        _("passport data deleted at"), null=True, blank=True, editable=False
+    )
     # Set when a place with a fee is cancelled: the share of what was paid that is paid back.
     refund_percent = models.PositiveSmallIntegerField(_("refund (%)"), null=True, blank=True, editable=False)
 
@@ -278,6 +282,7 @@ class Enrolment(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(needs_visa_letter=False)
+                | Q(passport_purged_at__isnull=False)
                 | (
                     ~Q(passport_number="") & Q(passport_expiry__isnull=False) & Q(date_of_birth__isnull=False)
                 ),
@@ -305,6 +310,13 @@ class Enrolment(models.Model):
 
     def passport_valid_on(self, day: date) -> bool:
         return self.passport_expiry is not None and self.passport_expiry >= day
+
+    @property
+    def passport_purge_due(self) -> datetime | None:
+        """When the passport data is deleted: some time after the session ends, sooner once cancelled."""
+        if self.status == self.Status.CANCELLED and self.cancelled_at is not None:
+            return self.cancelled_at + timedelta(days=settings.PASSPORT_RETENTION_CANCELLED_DAYS)
+        return self.session.ends_at + timedelta(days=settings.PASSPORT_RETENTION_DAYS)
 
     def payment_state(self, *, paid: Decimal, refunded: Decimal, today: date) -> str:
         """Where the participant stands with the fee, given the payments recorded: a PlacePaymentState.
@@ -366,6 +378,10 @@ class PlacePayment(MoneyEntry):
         return f"{self.get_kind_display()} {self.amount} · {self.enrolment.payment_reference}"
 
 
+# What a letter whose file was deleted under the retention rule says instead of its PDF.
+LETTER_DELETED = _("The PDF file of this letter was deleted under the passport data retention rule.")
+
+
 class InvitationLetter(models.Model):
     """A visa invitation letter on studio letterhead, issued by staff."""
 
@@ -380,7 +396,8 @@ class InvitationLetter(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    pdf = models.FileField(_("PDF file"), upload_to="letters/%Y/", storage=private_storage)
+    # Emptied, and the file deleted, under the passport data retention rule; the row stays as the record.
+    pdf = models.FileField(_("PDF file"), upload_to="letters/%Y/", storage=private_storage, blank=True)
 
     class Meta:
         verbose_name = _("invitation letter")

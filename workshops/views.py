@@ -19,7 +19,7 @@ from bookings.selectors import catalogue_search
 from . import fees, selectors, services
 from .calendars import enrolment_to_ics
 from .forms import PASSPORT_FIELDS, EnrolmentEditForm, EnrolmentForm
-from .models import Enrolment, Session, Workshop
+from .models import LETTER_DELETED, Enrolment, Session, Workshop
 from .ratelimit import rate_limit_hit
 
 
@@ -198,7 +198,9 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         "session": session,
         "workshop": session.workshop,
         "position": selectors.waitlist_position(enrolment),
-        "letter": issued if enrolment.status == Enrolment.Status.CONFIRMED else None,
+        "letter": issued
+        if enrolment.status == Enrolment.Status.CONFIRMED and issued and issued.pdf
+        else None,
         "issued_letter": issued,
         "can_cancel": can_change,
         "can_edit": can_change,
@@ -292,6 +294,8 @@ def letter(request: HttpRequest, token: str) -> FileResponse:
     current = _current_letter(_enrolment_for_token(token))
     if current is None:
         raise Http404(_("No invitation letter has been issued yet."))
+    if not current.pdf:
+        raise Http404(LETTER_DELETED)
     return FileResponse(
         current.pdf.open("rb"),
         as_attachment=True,

@@ -20,6 +20,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
@@ -45,7 +46,15 @@ from hengdian.admin import NamedInputsMixin
 
 from .. import desk, selectors, services
 from ..forms import PASSPORT_FIELDS
-from ..models import Enrolment, InvitationLetter, PlacePayment, PlacePaymentState, Session, Workshop
+from ..models import (
+    LETTER_DELETED,
+    Enrolment,
+    InvitationLetter,
+    PlacePayment,
+    PlacePaymentState,
+    Session,
+    Workshop,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +299,8 @@ class LetterIssuedFilter(admin.SimpleListFilter):
 def _letter_download_link(letter: InvitationLetter) -> str:
     if not letter.pk:
         return "—"
+    if not letter.pdf:
+        return str(LETTER_DELETED)
     return format_html(
         '<a href="{}">{}</a>', _admin_url(InvitationLetter, "pdf", letter.pk), gettext("Download PDF")
     )
@@ -384,12 +395,17 @@ class EnrolmentAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        # Spelled out per field: the database constraint alone gives a vague message.
-        if data.get("needs_visa_letter"):
+        # Spelled out per field: the database constraint alone gives a vague message. Data deleted
+        # under the retention rule is not asked for again.
+        if data.get("needs_visa_letter") and self.instance.passport_purged_at is None:
             for name in ("passport_number", "passport_expiry", "date_of_birth"):
                 if name in data and not data[name]:
                     self.add_error(name, _("Required for an invitation letter."))
         return data
+
+
+# Beside the passport fields, what only the visa officer sees of an enrolment.
+VISA_ONLY = ("manage_token", "passport_purge_on", "passport_purged_at")
 
 
 @admin.register(Enrolment)
@@ -472,6 +488,8 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
                     "passport_expiry",
                     "date_of_birth",
                     "letter_reissue_requested_at",
+                    "passport_purge_on",
+                    "passport_purged_at",
                 )
             },
         ),
@@ -510,6 +528,8 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
         "paid_at",
         "refund_percent",
         "payment_summary",
+        "passport_purge_on",
+        "passport_purged_at",
     ]
     fee_cny = money_field(Enrolment, "fee")
 
@@ -552,7 +572,7 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
             return [*fieldsets[:-1], (record[0], {"fields": fields})]
         masked = []
         for name, options in self.fieldsets:
-            fields = [f for f in options["fields"] if f not in PASSPORT_FIELDS and f != "manage_token"]
+            fields = [f for f in options["fields"] if f not in PASSPORT_FIELDS and f not in VISA_ONLY]
             if "needs_visa_letter" in fields:
                 fields.append("masked_passport")
             masked.append((name, {**options, "fields": fields}))
@@ -580,6 +600,13 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
 
     def has_export_passport_data_permission(self, request) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.export_passport_data")
+
+    @admin.display(description=_("passport data deleted on"))
+    def passport_purge_on(self, obj: Enrolment) -> str:
+        """When the retention rule deletes this enrolment's passport data and letter files."""
+        if obj.passport_purged_at is not None:
+            return ""
+        return date_format(timezone.localtime(obj.passport_purge_due, STUDIO_TZ), "DATE_FORMAT")
 
     @admin.display(description=_("passport"))
     def masked_passport(self, obj: Enrolment) -> str:
@@ -832,6 +859,8 @@ class InvitationLetterAdmin(RecordOnlyAdmin):
         if not (self.has_view_permission(request) and sees_passport_data(request)):
             raise PermissionDenied
         letter = get_object_or_404(InvitationLetter, pk=pk)
+        if not letter.pdf:
+            raise Http404(str(LETTER_DELETED))
         try:
             pdf = letter.pdf.open("rb")
         except FileNotFoundError as exc:

@@ -1,7 +1,8 @@
 """Operations on enrolments, invitation letters and workshop fees. Views, the admin and tasks all call these.
 
 One module per concept, all importable from here: :mod:`.enrolments` (places, the waiting list,
-letters, reminders) and :mod:`.payments` (fees paid and refunded, unpaid places released).
+letters, reminders), :mod:`.payments` (fees paid and refunded, unpaid places released) and
+:mod:`.retention` (passport data deleted on time).
 """
 
 from .enrolments import (
@@ -27,6 +28,7 @@ from .payments import (
     place_payment_reminders_queue_due,
     place_release_unpaid,
 )
+from .retention import letter_files_orphaned_delete, passport_data_purge_due
 
 __all__ = [
     "NOTICE",
@@ -41,7 +43,9 @@ __all__ = [
     "enrolment_reminders_queue_due",
     "enrolment_update",
     "invitation_letter_issue",
+    "letter_files_orphaned_delete",
     "participant_link_account",
+    "passport_data_purge_due",
     "place_payment_record",
     "place_payment_reminders_queue_due",
     "place_release_unpaid",
