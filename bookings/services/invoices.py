@@ -138,7 +138,6 @@ class PaymentError(Exception):
         self.field = field
 
 
-@transaction.atomic
 def money_entry_refusal(
     *, kind: str, amount: Decimal | None, paid_on: date, today: date, owed_since: date, balance: Decimal
 ) -> tuple[str, str] | None:
@@ -160,6 +159,7 @@ def money_entry_refusal(
     return None
 
 
+@transaction.atomic
 def payment_record(
     *,
     invoice: Invoice,
