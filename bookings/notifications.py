@@ -167,6 +167,9 @@ class Message:
     link_url: str = ""
     footnote: str = ""
     signature: str = ""
+    # A picture for the HTML version (e.g. a QR code to show at a door); the text version has its facts.
+    image_url: str = ""
+    image_alt: str = ""
 
 
 def studio_time(value: datetime) -> str:

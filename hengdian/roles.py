@@ -65,12 +65,13 @@ ROLES: dict[str, list[str]] = {
         *_perms("bookings", "notification", VIEW),
     ],
     # Workshops, sessions and places (enrolling someone by hand included), the fees paid for
-    # places (recorded); enrolments without passport data.
+    # places (recorded), check-in at the door; enrolments without passport data.
     WORKSHOP_DESK: [
         *_perms("workshops", "workshop", VIEW, ADD, CHANGE),
         *_perms("workshops", "session", VIEW, ADD, CHANGE),
         *_perms("workshops", "enrolment", VIEW, ADD, CHANGE),
         *_perms("workshops", "placepayment", VIEW, ADD),
+        *_perms("workshops", "attendance", VIEW, ADD),
         *_perms("workshops", "invitationletter", VIEW),
         *_perms("bookings", "notification", VIEW, CHANGE),
     ],
@@ -106,6 +107,7 @@ ROLES: dict[str, list[str]] = {
         *_perms("workshops", "session", VIEW),
         *_perms("workshops", "enrolment", VIEW),
         *_perms("workshops", "placepayment", VIEW),
+        *_perms("workshops", "attendance", VIEW),
         *_perms("workshops", "invitationletter", VIEW),
     ],
 }

@@ -103,6 +103,8 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/bookings/payment/statement/", STAFF),
     ("/admin/workshops/placepayment/add/", STAFF),
     ("/admin/workshops/placepayment/{place_payment_pk}/change/", STAFF),
+    ("/admin/workshops/session/{session_pk}/checkin/", STAFF),
+    ("/admin/workshops/attendance/", STAFF),
 ]
 
 

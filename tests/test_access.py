@@ -38,7 +38,7 @@ from bookings.models import (
 )
 from hengdian.roles import BOOKING_DESK, EQUIPMENT_STORE, VIEWER, VISA_OFFICER, WORKSHOP_DESK
 from workshops import services as workshop_services
-from workshops.models import Enrolment, PlacePayment
+from workshops.models import Attendance, Enrolment, PlacePayment
 
 from .auth import login_staff, staff_device
 from .factories import (
@@ -93,6 +93,7 @@ class World:
     payment: Payment
     fapiao: FapiaoRequest
     place_payment: PlacePayment
+    attendance: Attendance
 
 
 @pytest.fixture
@@ -143,6 +144,11 @@ def world(db, private_storage) -> World:
         nationality="ZA",
         role="actor",
     ).enrolment
+    # Someone at the door of a session that runs today.
+    running = SessionFactory(
+        starts_at=timezone.now() - timedelta(hours=1), ends_at=timezone.now() + timedelta(days=2)
+    )
+    attendee = EnrolmentFactory(session=running, needs_visa_letter=False, passport_number="")
     AccessAttempt.objects.create(username="x@example.com", ip_address="127.0.0.1", failures_since_start=1)
     AccessLog.objects.create(username="x@example.com", ip_address="127.0.0.1")
     AccessFailureLog.objects.create(username="x@example.com", ip_address="127.0.0.1", locked_out=False)
@@ -194,6 +200,9 @@ def world(db, private_storage) -> World:
             kind="ordinary",
             email=owner.email,
         ),
+        attendance=workshop_services.checkin_record(
+            session=running, code=attendee.checkin_code, by=superuser
+        ).attendance,
         place_payment=workshop_services.place_payment_record(
             enrolment=paying, amount=Decimal("100"), paid_on=today, method="bank_transfer", by=superuser
         ).payment,
@@ -296,6 +305,10 @@ PUBLIC_RULES: dict[str, Rule] = {
     ),
     "workshops:registration_sent": Rule(
         lambda w: reverse("workshops:registration_sent", args=[w.enrolment.session.pk]), everyone(200)
+    ),
+    # A check-in code is no credential: its QR image is drawn for anyone (the HTML email loads it).
+    "workshops:checkin_qr": Rule(
+        lambda w: reverse("workshops:checkin_qr", args=[w.enrolment.checkin_code]), everyone(200)
     ),
     # A crew's pages: its members only. Staff are nobody special on the site.
     "bookings:crew": Rule(lambda w: reverse("bookings:crew"), crew_page(other=200)),
@@ -432,6 +445,7 @@ ADMIN_OFFERS = {
     "workshops.enrolment": "vac",
     "workshops.invitationletter": "v",
     "workshops.placepayment": "va",  # recorded by payment reference, never edited
+    "workshops.attendance": "v",  # recorded at the door, on the check-in page
 }
 
 # What each role may do with each model (written out, not read from
@@ -458,6 +472,7 @@ ROLE_MAY = {
         "workshops.enrolment": "vac",
         "workshops.invitationletter": "v",
         "workshops.placepayment": "va",
+        "workshops.attendance": "va",
         "bookings.notification": "vc",
     },
     "visa officer": {
@@ -484,6 +499,7 @@ ROLE_MAY = {
         "workshops.enrolment": "v",
         "workshops.invitationletter": "v",
         "workshops.placepayment": "v",
+        "workshops.attendance": "v",
     },
     "equipment store": {
         "bookings.equipment": "v",
@@ -523,6 +539,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], object]] = {
     "workshops.enrolment": lambda w: w.enrolment,
     "workshops.invitationletter": lambda w: w.enrolment.letters.get(),
     "workshops.placepayment": lambda w: w.place_payment,
+    "workshops.attendance": lambda w: w.attendance,
 }
 
 # The admin's model views, the actions each needs (any one of them), and whether it takes an object.
@@ -643,6 +660,11 @@ ADMIN_RULES: dict[str, Rule] = {
     "admin:bookings_payment_statement": Rule(
         lambda w: reverse("admin:bookings_payment_statement"),
         admin_page(lambda p: 200 if p in ("booking desk", SUPERUSER) else 403),
+    ),
+    # The door: attendance readers see the page, the workshop desk checks people in.
+    "admin:workshops_session_checkin": Rule(
+        lambda w: reverse("admin:workshops_session_checkin", args=[w.attendance.enrolment.session_id]),
+        admin_page(holds("workshops.attendance", "v")),
     ),
     "admin:workshops_placepayment_statement": Rule(
         lambda w: reverse("admin:workshops_placepayment_statement"),

@@ -7,6 +7,7 @@ Every message goes through the outbox (:mod:`bookings.notifications`): call
 from datetime import datetime
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,8 @@ from .models import Enrolment, InvitationLetter
 from .selectors import enrolments_with_payments, waitlist_position
 
 Kind = Notification.Kind
+# The emails that carry the check-in QR code: a place given, and the day before.
+DOOR_KINDS = (Kind.ENROLMENT_CONFIRMED, Kind.ENROLMENT_PROMOTED, Kind.ENROLMENT_REMINDER_DAY)
 
 
 def _dedupe_key(enrolment: Enrolment, kind: str, *, letter: InvitationLetter | None, now: datetime) -> str:
@@ -192,6 +195,15 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
     )
     # Counted once: the message is rendered while the session is locked.
     position = waitlist_position(enrolment)
+    image_url = image_alt = ""
+    door: list[str] = []
+    if kind in DOOR_KINDS and enrolment.status == Enrolment.Status.CONFIRMED and enrolment.checkin_code:
+        door = [
+            _("At the door, show the QR code of your enrolment page, or give your check-in code: %(code)s.")
+            % {"code": enrolment.checkin_code}
+        ]
+        image_url = absolute_url(reverse("workshops:checkin_qr", args=[enrolment.checkin_code]))
+        image_alt = _("Check-in QR code %(code)s") % {"code": enrolment.checkin_code}
     if kind in (Kind.ENROLMENT_CONFIRMED, Kind.ENROLMENT_PROMOTED) and awaiting_payment:
         more = _how_to_pay(enrolment)
         extra_facts = _fee_facts(enrolment)
@@ -286,7 +298,7 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
     return Message(
         subject=subject,
         greeting=_("Hello %(name)s,") % {"name": enrolment.full_name},
-        paragraphs=[paragraph % names, *more],
+        paragraphs=[paragraph % names, *more, *door],
         facts=[*_facts(enrolment, position=position), *extra_facts],
         checklist_title=checklist_title,
         checklist=checklist,
@@ -294,4 +306,6 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
         link_url=absolute_url(enrolment.get_absolute_url()),
         footnote=_("Keep this link private: anyone with it can change your enrolment."),
         signature=_("Hengdian World Studios — International Business Department"),
+        image_url=image_url,
+        image_alt=image_alt,
     )

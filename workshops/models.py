@@ -36,6 +36,20 @@ def new_payment_reference() -> str:
     return f"{REFERENCE_PREFIX}-{code[:4]}-{code[4:]}"
 
 
+CHECKIN_PREFIX = "HDC"
+
+
+def new_checkin_code() -> str:
+    """What the participant's QR code holds for the door: not the private link, which is a credential."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(10))
+    return f"{CHECKIN_PREFIX}-{code[:5]}-{code[5:]}"
+
+
+def normalize_checkin_code(value: str) -> str:
+    code = "".join(ch for ch in value.upper() if ch.isalnum()).removeprefix(CHECKIN_PREFIX)
+    return f"{CHECKIN_PREFIX}-{code[:5]}-{code[5:]}" if len(code) == 10 else ""
+
+
 def normalize_payment_reference(value: str) -> str:
     """``hdw k7m2q9xp`` or ``HDWK7M2Q9XP`` as written on a transfer, in the stored form."""
     code = "".join(ch for ch in value.upper() if ch.isalnum())
@@ -215,6 +229,17 @@ class Enrolment(models.Model):
     waitlist_order = models.PositiveIntegerField(_("waiting-list order"), null=True, blank=True)
     manage_token = models.CharField(
         _("manage token"), max_length=64, unique=True, default=new_manage_token, editable=False
+    )
+    # Shown as a QR code for the door. Nullable only so that the migration could give each older
+    # enrolment a code of its own.
+    checkin_code = models.CharField(
+        _("check-in code"),
+        max_length=16,
+        unique=True,
+        null=True,
+        blank=True,
+        default=new_checkin_code,
+        editable=False,
     )
     # The staff member who enrolled the participant by hand; empty when they registered themselves.
     created_by = models.ForeignKey(
@@ -407,3 +432,28 @@ class InvitationLetter(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class Attendance(models.Model):
+    """A participant checked in at the door for one day of their session."""
+
+    enrolment = models.ForeignKey(
+        Enrolment, verbose_name=_("enrolment"), on_delete=models.PROTECT, related_name="attendance"
+    )
+    day = models.DateField(_("day"))
+    checked_in_at = models.DateTimeField(_("checked in at"))
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("checked in by"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        ordering = ["day", "checked_in_at", "pk"]
+        constraints = [
+            # Two desks scanning one code at the same instant record one check-in.
+            models.UniqueConstraint(fields=["enrolment", "day"], name="one_checkin_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment.full_name} · {self.day:%Y-%m-%d}"

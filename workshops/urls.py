@@ -14,4 +14,5 @@ urlpatterns = [
     path("enrolments/<slug:token>/cancel/", views.cancel, name="cancel"),
     path("enrolments/<slug:token>/session.ics", views.calendar, name="calendar"),
     path("enrolments/<slug:token>/letter.pdf", views.letter, name="letter"),
+    path("checkin/<str:code>.png", views.checkin_qr, name="checkin_qr"),
 ]

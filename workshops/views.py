@@ -1,12 +1,15 @@
+import io
 from collections.abc import Callable
 from functools import partial, wraps
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,7 +22,7 @@ from bookings.selectors import catalogue_search
 from . import fees, selectors, services
 from .calendars import enrolment_to_ics
 from .forms import PASSPORT_FIELDS, EnrolmentEditForm, EnrolmentForm
-from .models import LETTER_DELETED, Enrolment, Session, Workshop
+from .models import LETTER_DELETED, Enrolment, Session, Workshop, normalize_checkin_code
 from .ratelimit import rate_limit_hit
 
 
@@ -185,6 +188,33 @@ def _can_change(enrolment: Enrolment) -> bool:
     return enrolment.is_active and enrolment.session.ends_at > timezone.now()
 
 
+def _checkin_qr(enrolment: Enrolment) -> str:
+    """The QR code to show at the door, as inline SVG; none for a place that is not confirmed."""
+    if enrolment.status != Enrolment.Status.CONFIRMED or not enrolment.checkin_code:
+        return ""
+    qr = segno.make(enrolment.checkin_code, error="m")
+    # No width or height of its own (a viewBox instead), so the page's CSS sizes it for the phone.
+    svg = qr.svg_inline(scale=6, omitsize=True, title=_("Check-in QR code"))
+    return mark_safe(svg)  # noqa: S308 - segno's own SVG; the code is [A-Z0-9-]
+
+
+@require_GET
+def checkin_qr(request: HttpRequest, code: str) -> HttpResponse:
+    """The QR code of a check-in code as a PNG, for the HTML email (mail programs show no SVG).
+
+    The code is not a credential (it only lets the desk check its holder in), and nothing is read
+    from the database: a code of the right form is drawn, any other is a 404.
+    """
+    normalized = normalize_checkin_code(code)
+    if normalized != code:
+        raise Http404
+    buffer = io.BytesIO()
+    segno.make(normalized, error="m").save(buffer, kind="png", scale=8, border=2)
+    response = HttpResponse(buffer.getvalue(), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 @private_page
 @require_GET
 def manage(request: HttpRequest, token: str) -> HttpResponse:
@@ -204,6 +234,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         "issued_letter": issued,
         "can_cancel": can_change,
         "can_edit": can_change,
+        "checkin_qr": _checkin_qr(enrolment) if can_change else "",
         **_fee_context(enrolment),
     }
     return render(request, "workshops/manage.html", context)

@@ -55,6 +55,7 @@ from ..models import (
     Session,
     Workshop,
 )
+from .checkin import checkin_view
 
 logger = logging.getLogger(__name__)
 
@@ -261,6 +262,17 @@ class SessionAdmin(HistoryAdminMixin, NamedInputsMixin, BoundedDateHierarchyMixi
     def enrolments_link(self, obj: Session) -> str:
         url = f"{_admin_url(Enrolment, 'changelist')}?{urlencode({'session__id__exact': obj.pk})}"
         return format_html('<a href="{}">{}</a>', url, gettext("Enrolments"))
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<int:pk>/checkin/",
+                self.admin_site.admin_view(lambda request, pk: checkin_view(self, request, pk)),
+                name="{}_{}_checkin".format(*info),
+            ),
+            *super().get_urls(),
+        ]
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)

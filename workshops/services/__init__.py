@@ -2,9 +2,10 @@
 
 One module per concept, all importable from here: :mod:`.enrolments` (places, the waiting list,
 letters, reminders), :mod:`.payments` (fees paid and refunded, unpaid places released) and
-:mod:`.retention` (passport data deleted on time).
+:mod:`.retention` (passport data deleted on time) and :mod:`.checkin` (the door).
 """
 
+from .checkin import CheckIn, checkin_record, checkin_when, session_days
 from .enrolments import (
     NOTICE,
     PARTICIPANT_LINK_ACCOUNT,
@@ -33,9 +34,12 @@ from .retention import letter_files_orphaned_delete, passport_data_purge_due
 __all__ = [
     "NOTICE",
     "PARTICIPANT_LINK_ACCOUNT",
+    "CheckIn",
     "EnrolmentError",
     "PlacePaymentRecorded",
     "Registration",
+    "checkin_record",
+    "checkin_when",
     "enrolment_cancel",
     "enrolment_for_payment_reference",
     "enrolment_promote",
@@ -51,5 +55,6 @@ __all__ = [
     "place_release_unpaid",
     "session_cancel",
     "session_confirmed_count_locked",
+    "session_days",
     "session_fill_from_waiting_list",
 ]
