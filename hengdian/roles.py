@@ -72,6 +72,7 @@ ROLES: dict[str, list[str]] = {
         *_perms("workshops", "enrolment", VIEW, ADD, CHANGE),
         *_perms("workshops", "placepayment", VIEW, ADD),
         *_perms("workshops", "attendance", VIEW, ADD),
+        *_perms("workshops", "certificate", VIEW),
         *_perms("workshops", "invitationletter", VIEW),
         *_perms("bookings", "notification", VIEW, CHANGE),
     ],
@@ -108,6 +109,7 @@ ROLES: dict[str, list[str]] = {
         *_perms("workshops", "enrolment", VIEW),
         *_perms("workshops", "placepayment", VIEW),
         *_perms("workshops", "attendance", VIEW),
+        *_perms("workshops", "certificate", VIEW),
         *_perms("workshops", "invitationletter", VIEW),
     ],
 }

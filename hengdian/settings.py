@@ -320,6 +320,9 @@ if PASSPORT_RETENTION_DAYS < 0 or PASSPORT_RETENTION_CANCELLED_DAYS < 0:
     raise ImproperlyConfigured(
         "PASSPORT_RETENTION_DAYS and PASSPORT_RETENTION_CANCELLED_DAYS cannot be negative."
     )
+# A certificate of attendance goes to a participant checked in on at least this share of the
+# session's days, once the session has ended.
+CERTIFICATE_MIN_ATTENDANCE_PERCENT = _percent("CERTIFICATE_MIN_ATTENDANCE_PERCENT", "80")
 # Visa invitation letters only for places whose fee is paid.
 WORKSHOP_LETTER_NEEDS_PAYMENT = _env("WORKSHOP_LETTER_NEEDS_PAYMENT", env.bool, True)
 

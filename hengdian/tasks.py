@@ -32,6 +32,7 @@ def sweep() -> dict[str, int]:
     ) + workshop_services.place_payment_reminders_queue_due(now=now)
     released = workshop_services.place_release_unpaid(now=now)
     unpaid_deposits = booking_services.plan_cancel_unpaid_deposits(now=now)
+    certificates = workshop_services.certificates_issue_due(now=now)
     return {
         "requeued": requeued,
         "expired": len(expired),
@@ -41,6 +42,7 @@ def sweep() -> dict[str, int]:
         "payments": payments,
         "released": len(released),
         "unpaid_deposits": len(unpaid_deposits),
+        "certificates": len(certificates),
     }
 
 

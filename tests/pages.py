@@ -105,6 +105,7 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/workshops/placepayment/{place_payment_pk}/change/", STAFF),
     ("/admin/workshops/session/{session_pk}/checkin/", STAFF),
     ("/admin/workshops/attendance/", STAFF),
+    ("/admin/workshops/certificate/", STAFF),
 ]
 
 

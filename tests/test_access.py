@@ -38,7 +38,7 @@ from bookings.models import (
 )
 from hengdian.roles import BOOKING_DESK, EQUIPMENT_STORE, VIEWER, VISA_OFFICER, WORKSHOP_DESK
 from workshops import services as workshop_services
-from workshops.models import Attendance, Enrolment, PlacePayment
+from workshops.models import Attendance, Certificate, Enrolment, PlacePayment
 
 from .auth import login_staff, staff_device
 from .factories import (
@@ -94,6 +94,7 @@ class World:
     fapiao: FapiaoRequest
     place_payment: PlacePayment
     attendance: Attendance
+    certificate: Certificate
 
 
 @pytest.fixture
@@ -136,6 +137,14 @@ def world(db, private_storage) -> World:
     )
     enrolment = EnrolmentFactory(session=SessionFactory())
     workshop_services.invitation_letter_issue(enrolment=enrolment, by=superuser)
+    certificate = Certificate.objects.create(
+        enrolment=enrolment,
+        name=enrolment.full_name,
+        days_attended=1,
+        days_total=1,
+        hours=Decimal("8"),
+        issued_at=timezone.now(),
+    )
     paying = workshop_services.enrolment_register(
         session=SessionFactory(workshop=WorkshopFactory(fee=Decimal("6800"))),
         full_name="Paying Participant",
@@ -200,6 +209,7 @@ def world(db, private_storage) -> World:
             kind="ordinary",
             email=owner.email,
         ),
+        certificate=certificate,
         attendance=workshop_services.checkin_record(
             session=running, code=attendee.checkin_code, by=superuser
         ).attendance,
@@ -307,6 +317,8 @@ PUBLIC_RULES: dict[str, Rule] = {
         lambda w: reverse("workshops:registration_sent", args=[w.enrolment.session.pk]), everyone(200)
     ),
     # A check-in code is no credential: its QR image is drawn for anyone (the HTML email loads it).
+    # Verifying a certificate by its number is public; it says only what the certificate says.
+    "workshops:certificate_verify": Rule(lambda w: w.certificate.get_absolute_url(), everyone(200)),
     "workshops:checkin_qr": Rule(
         lambda w: reverse("workshops:checkin_qr", args=[w.enrolment.checkin_code]), everyone(200)
     ),
@@ -399,6 +411,9 @@ PUBLIC_RULES: dict[str, Rule] = {
     "workshops:cancel": Rule(lambda w: reverse("workshops:cancel", args=[WRONG_TOKEN]), everyone(404)),
     "workshops:calendar": Rule(lambda w: reverse("workshops:calendar", args=[WRONG_TOKEN]), everyone(404)),
     "workshops:letter": Rule(lambda w: reverse("workshops:letter", args=[WRONG_TOKEN]), everyone(404)),
+    "workshops:certificate": Rule(
+        lambda w: reverse("workshops:certificate", args=[WRONG_TOKEN]), everyone(404)
+    ),
 }
 
 # The participant's own link, with their token.
@@ -410,6 +425,7 @@ PARTICIPANT_RULES: dict[str, Rule] = {
         "workshops:cancel",
         "workshops:calendar",
         "workshops:letter",
+        "workshops:certificate",
     )
 }
 
@@ -446,6 +462,7 @@ ADMIN_OFFERS = {
     "workshops.invitationletter": "v",
     "workshops.placepayment": "va",  # recorded by payment reference, never edited
     "workshops.attendance": "v",  # recorded at the door, on the check-in page
+    "workshops.certificate": "v",  # issued by the sweep after a session
 }
 
 # What each role may do with each model (written out, not read from
@@ -473,6 +490,7 @@ ROLE_MAY = {
         "workshops.invitationletter": "v",
         "workshops.placepayment": "va",
         "workshops.attendance": "va",
+        "workshops.certificate": "v",
         "bookings.notification": "vc",
     },
     "visa officer": {
@@ -500,6 +518,7 @@ ROLE_MAY = {
         "workshops.invitationletter": "v",
         "workshops.placepayment": "v",
         "workshops.attendance": "v",
+        "workshops.certificate": "v",
     },
     "equipment store": {
         "bookings.equipment": "v",
@@ -540,6 +559,7 @@ ADMIN_OBJECTS: dict[str, Callable[[World], object]] = {
     "workshops.invitationletter": lambda w: w.enrolment.letters.get(),
     "workshops.placepayment": lambda w: w.place_payment,
     "workshops.attendance": lambda w: w.attendance,
+    "workshops.certificate": lambda w: w.certificate,
 }
 
 # The admin's model views, the actions each needs (any one of them), and whether it takes an object.
@@ -665,6 +685,10 @@ ADMIN_RULES: dict[str, Rule] = {
     "admin:workshops_session_checkin": Rule(
         lambda w: reverse("admin:workshops_session_checkin", args=[w.attendance.enrolment.session_id]),
         admin_page(holds("workshops.attendance", "v")),
+    ),
+    "admin:workshops_certificate_pdf": Rule(
+        lambda w: reverse("admin:workshops_certificate_pdf", args=[w.certificate.pk]),
+        admin_page(holds("workshops.certificate", "v")),
     ),
     "admin:workshops_placepayment_statement": Rule(
         lambda w: reverse("admin:workshops_placepayment_statement"),

@@ -279,6 +279,15 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
             "meantime, reply to this email."
         )
         more = _refund_paragraph(enrolment)
+    elif kind == Kind.ENROLMENT_CERTIFICATE:
+        certificate = enrolment.certificate
+        subject = _("Your certificate of attendance: %(title)s") % names
+        names.update(number=certificate.number, url=absolute_url(certificate.get_absolute_url()))
+        paragraph = _(
+            'Thank you for taking part in "%(title)s". Your certificate of attendance, number '
+            "%(number)s, is ready: download it from your enrolment page. Anyone can check that it is "
+            "genuine at %(url)s."
+        )
     elif kind == Kind.ENROLMENT_REMINDER_WEEK:
         subject = _("One week to go: %(title)s") % names
         names["when"] = studio_time(enrolment.session.starts_at)

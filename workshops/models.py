@@ -50,6 +50,12 @@ def normalize_checkin_code(value: str) -> str:
     return f"{CHECKIN_PREFIX}-{code[:5]}-{code[5:]}" if len(code) == 10 else ""
 
 
+def new_certificate_number() -> str:
+    # Random, so that numbers cannot be walked to list who attended what.
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(12))
+    return f"HDW-C-{code[:4]}-{code[4:8]}-{code[8:]}"
+
+
 def normalize_payment_reference(value: str) -> str:
     """``hdw k7m2q9xp`` or ``HDWK7M2Q9XP`` as written on a transfer, in the stored form."""
     code = "".join(ch for ch in value.upper() if ch.isalnum())
@@ -457,3 +463,36 @@ class Attendance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrolment.full_name} · {self.day:%Y-%m-%d}"
+
+
+class Certificate(models.Model):
+    """A certificate of attendance, earned by attending enough of a session's days."""
+
+    enrolment = models.OneToOneField(
+        Enrolment, verbose_name=_("enrolment"), on_delete=models.PROTECT, related_name="certificate"
+    )
+    number = models.CharField(
+        _("certificate number"), max_length=24, unique=True, default=new_certificate_number
+    )
+    # The name exactly as registered on the day it was issued: the certificate never changes.
+    name = models.CharField(_("name"), max_length=200)
+    days_attended = models.PositiveSmallIntegerField(_("days attended"))
+    days_total = models.PositiveSmallIntegerField(_("days of the session"))
+    hours = models.DecimalField(_("hours"), max_digits=5, decimal_places=1)
+    issued_at = models.DateTimeField(_("issued at"))
+
+    class Meta:
+        verbose_name = _("certificate of attendance")
+        verbose_name_plural = _("certificates of attendance")
+        ordering = ["-issued_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(days_attended__lte=F("days_total")), name="certificate_days_within_session"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("workshops:certificate_verify", args=[self.number])

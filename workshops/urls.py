@@ -14,5 +14,7 @@ urlpatterns = [
     path("enrolments/<slug:token>/cancel/", views.cancel, name="cancel"),
     path("enrolments/<slug:token>/session.ics", views.calendar, name="calendar"),
     path("enrolments/<slug:token>/letter.pdf", views.letter, name="letter"),
+    path("enrolments/<slug:token>/certificate.pdf", views.certificate, name="certificate"),
     path("checkin/<str:code>.png", views.checkin_qr, name="checkin_qr"),
+    path("certificates/<str:number>/", views.certificate_verify, name="certificate_verify"),
 ]

@@ -21,8 +21,9 @@ from bookings.selectors import catalogue_search
 
 from . import fees, selectors, services
 from .calendars import enrolment_to_ics
+from .certificates import certificate_pdf
 from .forms import PASSPORT_FIELDS, EnrolmentEditForm, EnrolmentForm
-from .models import LETTER_DELETED, Enrolment, Session, Workshop, normalize_checkin_code
+from .models import LETTER_DELETED, Certificate, Enrolment, Session, Workshop, normalize_checkin_code
 from .ratelimit import rate_limit_hit
 
 
@@ -152,7 +153,9 @@ def private_page(view: Callable) -> Callable:
 def _enrolment_for_token(token: str) -> Enrolment:
     """The enrolment a private link opens, with ``paid`` and ``refunded`` for its fee."""
     return get_object_or_404(
-        selectors.enrolments_with_payments(Enrolment.objects.select_related("session__workshop")),
+        selectors.enrolments_with_payments(
+            Enrolment.objects.select_related("session__workshop", "certificate")
+        ),
         manage_token=token,
     )
 
@@ -186,6 +189,39 @@ def _current_letter(enrolment: Enrolment):
 
 def _can_change(enrolment: Enrolment) -> bool:
     return enrolment.is_active and enrolment.session.ends_at > timezone.now()
+
+
+def _certificate_of(enrolment: Enrolment) -> Certificate | None:
+    try:
+        return enrolment.certificate
+    except Certificate.DoesNotExist:
+        return None
+
+
+@private_page
+@require_GET
+def certificate(request: HttpRequest, token: str) -> HttpResponse:
+    """The participant's certificate of attendance, from their private link."""
+    issued = _certificate_of(_enrolment_for_token(token))
+    if issued is None:
+        raise Http404(_("No certificate of attendance has been issued for this enrolment."))
+    response = HttpResponse(certificate_pdf(issued), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{issued.number}.pdf"'
+    return response
+
+
+@require_GET
+def certificate_verify(request: HttpRequest, number: str) -> HttpResponse:
+    """Whether a certificate is genuine: what it says, and nothing else about the person."""
+    found = (
+        Certificate.objects.select_related("enrolment__session__workshop")
+        .filter(number=number.strip().upper())
+        .first()
+    )
+    context = {"certificate": found, "number": number, "session": found.enrolment.session if found else None}
+    response = render(request, "workshops/certificate_verify.html", context, status=200 if found else 404)
+    response["X-Robots-Tag"] = "noindex, nofollow"  # a name is on it: found by its number, not by searching
+    return response
 
 
 def _checkin_qr(enrolment: Enrolment) -> str:
@@ -235,6 +271,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         "can_cancel": can_change,
         "can_edit": can_change,
         "checkin_qr": _checkin_qr(enrolment) if can_change else "",
+        "certificate": _certificate_of(enrolment),
         **_fee_context(enrolment),
     }
     return render(request, "workshops/manage.html", context)

@@ -60,6 +60,7 @@ class Notification(models.Model):
         ENROLMENT_PAYMENT_DUE = "enrolment-payment-due", _("Reminder: workshop fee due")
         ENROLMENT_PAID = "enrolment-paid", _("Workshop fee received")
         ENROLMENT_RELEASED = "enrolment-released", _("Unpaid place released")
+        ENROLMENT_CERTIFICATE = "enrolment-certificate", _("Certificate of attendance issued")
         ACCOUNT_SIGNUP = "account-signup", _("Sign-up: choose a password")
         ACCOUNT_SIGNUP_EXISTING = "account-signup-existing", _("Sign-up tried with a registered address")
         ACCOUNT_INVITATION = "account-invitation", _("Added to a crew: choose a password")

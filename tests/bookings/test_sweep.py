@@ -284,6 +284,7 @@ def test_the_sweeps_queries_do_not_grow_with_items_that_are_not_due(
             "payments": 0,
             "released": 0,
             "unpaid_deposits": 0,
+            "certificates": 0,
         }
         return len(queries)
 
@@ -294,8 +295,8 @@ def test_the_sweeps_queries_do_not_grow_with_items_that_are_not_due(
 
     assert few == many
     # A handful of indexed selects (the last: units still out, unpaid invoices, workshop fees
-    # due and unpaid places past their deadline), none per row.
-    assert many <= 17
+    # due, unpaid places past their deadline, sessions just ended), none per row.
+    assert many <= 18
 
 
 @pytest.mark.django_db
@@ -312,8 +313,8 @@ def test_the_sweeps_queries_grow_only_with_the_items_that_are_due(
     # Per due message (one recipient each here): its own transaction, a dedupe check and
     # the insert in a savepoint — six statements; the selects themselves are fixed (one per
     # kind, with the due rows' lines and recipients, the units still out, the unpaid invoices and
-    # the workshop fees: at most 18 whatever is due).
-    assert len(queries) <= 18 + 6 * 6
+    # the workshop fees, the sessions just ended: at most 19 whatever is due).
+    assert len(queries) <= 19 + 6 * 6
 
 
 # --- Reminders follow a booking whose days changed -------------------------------------

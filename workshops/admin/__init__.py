@@ -5,12 +5,13 @@ enrolments and invitation letters), :mod:`.payments` (workshop fees paid and ref
 :mod:`.checkin` (the door, and attendance).
 """
 
-from .checkin import AttendanceAdmin
+from .checkin import AttendanceAdmin, CertificateAdmin
 from .enrolments import EnrolmentAdmin, InvitationLetterAdmin, SessionAdmin, WorkshopAdmin
 from .payments import PlacePaymentAdmin
 
 __all__ = [
     "AttendanceAdmin",
+    "CertificateAdmin",
     "EnrolmentAdmin",
     "InvitationLetterAdmin",
     "PlacePaymentAdmin",

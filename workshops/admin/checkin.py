@@ -1,5 +1,6 @@
 """The workshop desk at the door: a phone page per session to check participants in by the QR code
-on their enrolment page (or the code typed), and attendance per day, read and exported."""
+on their enrolment page (or the code typed); attendance per day, read and exported; and the
+certificates of attendance it earned."""
 
 import csv
 
@@ -11,7 +12,9 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -20,7 +23,8 @@ from hengdian.admin import NamedInputsMixin
 from hengdian.headers import permissions_policy_header
 
 from .. import services
-from ..models import Attendance, Enrolment, PlacePaymentState, Session
+from ..certificates import certificate_pdf
+from ..models import Attendance, Certificate, Enrolment, PlacePaymentState, Session
 from ..selectors import enrolments_with_payments
 
 VIEW_PERMISSION = "workshops.view_attendance"
@@ -160,4 +164,45 @@ class AttendanceAdmin(RecordOnlyAdmin):
                     )
                 ]
             )
+        return response
+
+
+@admin.register(Certificate)
+class CertificateAdmin(RecordOnlyAdmin):
+    """Issued by the sweep after a session; looked up (e.g. for someone asking to verify one) and downloaded."""
+
+    list_display = ["number", "name", "session", "days_attended", "days_total", "issued_at", "download"]
+    list_select_related = ["enrolment__session__workshop"]
+    search_fields = ["number", "name", "enrolment__email"]
+    date_hierarchy = "issued_at"
+    fields = ["number", "name", "enrolment", "days_attended", "days_total", "hours", "issued_at", "download"]
+    readonly_fields = fields
+
+    @admin.display(description=_("session"), ordering="enrolment__session__starts_at")
+    def session(self, obj: Certificate) -> str:
+        return str(obj.enrolment.session)
+
+    @admin.display(description=_("PDF"))
+    def download(self, obj: Certificate) -> str:
+        url = reverse("admin:workshops_certificate_pdf", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Download PDF"))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/pdf/",
+                self.admin_site.admin_view(self.pdf_view),
+                name="workshops_certificate_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        certificate = get_object_or_404(
+            Certificate.objects.select_related("enrolment__session__workshop"), pk=pk
+        )
+        response = HttpResponse(certificate_pdf(certificate), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{certificate.number}.pdf"'
         return response

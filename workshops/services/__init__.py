@@ -2,9 +2,11 @@
 
 One module per concept, all importable from here: :mod:`.enrolments` (places, the waiting list,
 letters, reminders), :mod:`.payments` (fees paid and refunded, unpaid places released) and
-:mod:`.retention` (passport data deleted on time) and :mod:`.checkin` (the door).
+:mod:`.retention` (passport data deleted on time), :mod:`.checkin` (the door) and
+:mod:`.certificates` (of attendance).
 """
 
+from .certificates import certificates_issue_due, days_needed
 from .checkin import CheckIn, checkin_record, checkin_when, session_days
 from .enrolments import (
     NOTICE,
@@ -38,8 +40,10 @@ __all__ = [
     "EnrolmentError",
     "PlacePaymentRecorded",
     "Registration",
+    "certificates_issue_due",
     "checkin_record",
     "checkin_when",
+    "days_needed",
     "enrolment_cancel",
     "enrolment_for_payment_reference",
     "enrolment_promote",

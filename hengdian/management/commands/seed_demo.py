@@ -21,7 +21,7 @@ from bookings.models import Crew, DayRange, Equipment, EquipmentUnit, KitCompone
 from hengdian import roles
 from workshops import fees as workshop_fees
 from workshops import services as workshop_services
-from workshops.models import Enrolment, PlacePayment, Session, Workshop
+from workshops.models import Attendance, Enrolment, PlacePayment, Session, Workshop
 
 DEMO_PASSWORD = "hengdian-demo-2025"  # noqa: S105 - printed on purpose: demo logins only
 STAFF_EMAIL = "staff@hengdian.example"
@@ -911,6 +911,7 @@ class Command(BaseCommand):
         created += self._demo_bookings()
         created += self._demo_store_day()
         created += self._demo_enrolments()
+        created += self._demo_past_session()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} rows created)."))
         self.stdout.write(f"  Crew owner:   {CREW_EMAIL} / {DEMO_PASSWORD}  (http://127.0.0.1:8000/)")
         self.stdout.write(f"  Studio desk:  {STAFF_EMAIL} / {DEMO_PASSWORD}  (booking and workshop desk)")
@@ -1076,6 +1077,68 @@ class Command(BaseCommand):
                     by=desk,
                 )
         return session.capacity + 1
+
+    def _demo_past_session(self) -> int:
+        """A session of the intensive that ended last week: who came on which day, and the
+        certificates of attendance it earned (four of five days, at the default 80 %)."""
+        workshop = Workshop.objects.get(slug="micro-drama-production-intensive")
+        now = timezone.now()
+        if workshop.sessions.filter(ends_at__lt=now).exists():
+            return 0
+        first = timezone.localdate(now) - timedelta(days=12)
+        starts = timezone.make_aware(datetime.combine(first, time(9, 0)))
+        session = Session.objects.create(
+            workshop=workshop,
+            starts_at=starts,
+            ends_at=starts + timedelta(days=4, hours=8),
+            registration_closes_at=starts - timedelta(days=7),
+            capacity=12,
+            # Not the language of the intensive's coming sessions, which the seed finds by it.
+            language=Session.Language.SPANISH,
+            interpretation=["en", "zh-hans"],
+            **VENUE,
+        )
+        desk = User.objects.get(email=STAFF_EMAIL)
+        people = [
+            ("Thandiwe Mokoena", "ZA", 5),
+            ("Mariana López Hernández", "MX", 4),
+            ("Nikola Petrović", "RS", 3),  # three of five days: no certificate
+        ]
+        confirmed_at = starts - timedelta(days=30)
+        for n, (name, country, days) in enumerate(people, start=1):
+            enrolment = Enrolment(
+                session=session,
+                full_name=name,
+                email=f"past-participant{n}@example.org",
+                country_of_residence=country,
+                nationality=country,
+                role=Enrolment.Role.DIRECTOR,
+                language="es" if country == "MX" else "en",
+                consented_at=confirmed_at,
+                status=Enrolment.Status.CONFIRMED,
+                confirmed_at=confirmed_at,
+            )
+            workshop_fees.charge_fee(enrolment, session=session, now=confirmed_at)
+            enrolment.paid_at = confirmed_at
+            enrolment.save()
+            PlacePayment.objects.create(
+                enrolment=enrolment,
+                amount=enrolment.fee,
+                paid_on=timezone.localdate(confirmed_at),
+                method=PlacePayment.Method.BANK_TRANSFER,
+                payer_reference=f"Transfer {enrolment.payment_reference}",
+                recorded_by=desk,
+            )
+            for day in range(days):
+                moment = starts + timedelta(days=day, minutes=-10 + n)
+                Attendance.objects.create(
+                    enrolment=enrolment,
+                    day=timezone.localdate(moment),
+                    checked_in_at=moment,
+                    checked_in_by=desk,
+                )
+        workshop_services.certificates_issue_due(now=now)
+        return 1 + len(people)
 
     def _demo_bookings(self) -> int:
         """A confirmed and a requested booking, and a change asked for the confirmed one, so calendars,
