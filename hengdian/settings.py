@@ -311,6 +311,15 @@ if WORKSHOP_PAYMENT_DAYS < 1 or WORKSHOP_PAYMENT_CLOSES_DAYS < 0:
 # session's first day (days:percent, as CANCELLATION_FEE_TIERS). A session the studio calls off, or
 # a place released unpaid, is refunded in full.
 WORKSHOP_REFUND_POLICY = _fee_tiers("WORKSHOP_REFUND_POLICY", "30:100,14:50,0:0")
+# The waiting list: a freed place is offered to the first person waiting, who has
+# WORKSHOP_OFFER_HOURS to accept it before it passes on; closer to the start than the session's
+# visa lead time (WORKSHOP_VISA_LEAD_DAYS by default), someone who needs a visa letter is skipped.
+WORKSHOP_OFFER_HOURS = _env("WORKSHOP_OFFER_HOURS", env.int, 48)
+WORKSHOP_VISA_LEAD_DAYS = _env("WORKSHOP_VISA_LEAD_DAYS", env.int, 21)
+if WORKSHOP_OFFER_HOURS < 1 or WORKSHOP_VISA_LEAD_DAYS < 0:
+    raise ImproperlyConfigured(
+        "WORKSHOP_OFFER_HOURS must be at least 1 and WORKSHOP_VISA_LEAD_DAYS cannot be negative."
+    )
 # Passport number, expiry and date of birth, with the letters' PDF files, are deleted this many
 # days after the session ends, or after the enrolment is cancelled (China's PIPL and the GDPR both
 # ask that personal data be kept no longer than needed).

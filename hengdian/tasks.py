@@ -31,6 +31,7 @@ def sweep() -> dict[str, int]:
         now=now
     ) + workshop_services.place_payment_reminders_queue_due(now=now)
     released = workshop_services.place_release_unpaid(now=now)
+    lapsed_offers = workshop_services.enrolment_offers_lapse_due(now=now)
     unpaid_deposits = booking_services.plan_cancel_unpaid_deposits(now=now)
     certificates = workshop_services.certificates_issue_due(now=now)
     return {
@@ -41,6 +42,7 @@ def sweep() -> dict[str, int]:
         "overdue": overdue,
         "payments": payments,
         "released": len(released),
+        "lapsed_offers": len(lapsed_offers),
         "unpaid_deposits": len(unpaid_deposits),
         "certificates": len(certificates),
     }

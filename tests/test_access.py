@@ -414,6 +414,9 @@ PUBLIC_RULES: dict[str, Rule] = {
     "workshops:certificate": Rule(
         lambda w: reverse("workshops:certificate", args=[WRONG_TOKEN]), everyone(404)
     ),
+    "workshops:accept": Rule(
+        lambda w: reverse("workshops:accept", args=[WRONG_TOKEN]), everyone(404), method="post"
+    ),
 }
 
 # The participant's own link, with their token.
@@ -428,6 +431,11 @@ PARTICIPANT_RULES: dict[str, Rule] = {
         "workshops:certificate",
     )
 }
+# Accepting a place offered is a POST with the participant's own link; nothing is offered to this
+# one, so they are sent back to their page with the reason.
+PARTICIPANT_RULES["workshops:accept"] = Rule(
+    lambda w: reverse("workshops:accept", args=[w.enrolment.manage_token]), {PARTICIPANT: 302}, method="post"
+)
 
 # --- The admin ------------------------------------------------------------------------
 

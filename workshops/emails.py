@@ -189,6 +189,7 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
     names = {"title": title}
     checklist_title, checklist = "", []
     more: list[str] = []  # paragraphs after the first
+    link_label = ""
     extra_facts: list[tuple[str, str]] = []
     awaiting_payment = (
         enrolment.status == Enrolment.Status.CONFIRMED and enrolment.fee > 0 and enrolment.paid_at is None
@@ -219,11 +220,45 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
             'The workshop "%(title)s" is full, so you are on its waiting list, at position %(position)s. '
             "If a place becomes free, it goes to the first person on the list and we email you at once."
         )
+        more = [
+            _("To leave the waiting list: %(url)s")
+            % {"url": absolute_url(reverse("workshops:cancel", args=[enrolment.manage_token]))}
+        ]
     elif kind == Kind.ENROLMENT_PROMOTED:
         subject = _("A place is yours: %(title)s") % names
         paragraph = _(
             'Good news: a place became free in the workshop "%(title)s" and it is now yours. '
             "Your place is confirmed."
+        )
+    elif kind == Kind.ENROLMENT_OFFERED:
+        subject = _("A place is free for you: %(title)s") % names
+        link_label = _("Accept or decline the place")
+        names["until"] = studio_time(enrolment.offer_expires_at)
+        paragraph = _(
+            'A place became free in the workshop "%(title)s", and it is offered to you first. Accept it '
+            "on your enrolment page by %(until)s; after that it goes to the next person waiting. If you no "
+            "longer want it, decline it there, so that someone else can come."
+        )
+        if enrolment.session.workshop.fee:
+            more = [
+                _("Once you accept, the fee of %(fee)s is due within %(days)s days.")
+                % {"fee": format_cny(enrolment.session.workshop.fee), "days": settings.WORKSHOP_PAYMENT_DAYS}
+            ]
+    elif kind == Kind.ENROLMENT_OFFER_LAPSED:
+        subject = _("The place offered has gone: %(title)s") % names
+        paragraph = _(
+            'The place offered to you in the workshop "%(title)s" was not accepted in time, so it has gone '
+            "to the next person waiting, and you are no longer on the waiting list. If you still want to "
+            "come, register again while registration is open."
+        )
+    elif kind == Kind.ENROLMENT_VISA_SKIPPED:
+        subject = _("A place came free, too late for a visa: %(title)s") % names
+        names["days"] = enrolment.session.visa_lead_days
+        paragraph = _(
+            'A place came free in the workshop "%(title)s", but the session starts in less than %(days)s '
+            "days: too soon to get a visa with our invitation letter. So it was offered to the next person "
+            "who needs no visa. You keep your place on the waiting list. If you can travel without our "
+            "letter, reply to this email and the workshop desk can give you a place by hand."
         )
     elif kind == Kind.ENROLMENT_CANCELLED:
         subject = _("Your enrolment is cancelled: %(title)s") % names
@@ -311,7 +346,7 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
         facts=[*_facts(enrolment, position=position), *extra_facts],
         checklist_title=checklist_title,
         checklist=checklist,
-        link_label=_("See or change your enrolment"),
+        link_label=link_label or _("See or change your enrolment"),
         link_url=absolute_url(enrolment.get_absolute_url()),
         footnote=_("Keep this link private: anyone with it can change your enrolment."),
         signature=_("Hengdian World Studios — International Business Department"),

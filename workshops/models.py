@@ -119,6 +119,10 @@ class Workshop(models.Model):
         return split_list(self.topics)
 
 
+def default_visa_lead_days() -> int:
+    return settings.WORKSHOP_VISA_LEAD_DAYS
+
+
 class SessionQuerySet(models.QuerySet):
     def upcoming(self) -> "SessionQuerySet":
         return (
@@ -156,6 +160,14 @@ class Session(models.Model):
     )
     capacity = models.PositiveIntegerField(_("capacity"))
     registration_closes_at = models.DateTimeField(_("registration closes at"))
+    visa_lead_days = models.PositiveSmallIntegerField(
+        _("visa lead time (days)"),
+        default=default_visa_lead_days,
+        help_text=_(
+            "Closer to the start than this, a free place is not offered to someone on the waiting list who "
+            "needs a visa letter: it goes to the next person who needs none."
+        ),
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     # Calendar files take their SEQUENCE from it (workshops/calendars.py).
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -193,6 +205,8 @@ class Enrolment(models.Model):
 
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", _("Confirmed")
+        # A free place held for the first person waiting until they accept it or the offer lapses.
+        OFFERED = "offered", _("Offered a place")
         WAITLISTED = "waitlisted", _("On the waiting list")
         CANCELLED = "cancelled", _("Cancelled")
 
@@ -259,6 +273,7 @@ class Enrolment(models.Model):
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    offer_expires_at = models.DateTimeField(_("offer open until"), null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     # The workshop's fee as it was when the place was confirmed; 0 for a free session. A place
     # with a fee is awaiting payment until paid_at, and released if still unpaid after payment_due_on.
@@ -302,6 +317,10 @@ class Enrolment(models.Model):
                 condition=~Q(status="waitlisted") | Q(waitlist_order__isnull=False),
                 name="enrolment_waitlisted_has_order",
             ),
+            models.CheckConstraint(
+                condition=~Q(status="offered") | Q(offer_expires_at__isnull=False),
+                name="enrolment_offer_has_end",
+            ),
             models.CheckConstraint(condition=Q(fee__gte=0), name="enrolment_fee_not_negative"),
             models.CheckConstraint(
                 condition=Q(fee=0) | Q(status="waitlisted") | Q(payment_due_on__isnull=False),
@@ -338,6 +357,10 @@ class Enrolment(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status != self.Status.CANCELLED
+
+    @property
+    def holds_a_place(self) -> bool:
+        return self.status in HOLDING
 
     def passport_valid_on(self, day: date) -> bool:
         return self.passport_expiry is not None and self.passport_expiry >= day
@@ -379,6 +402,10 @@ class Enrolment(models.Model):
         else:
             share = max(paid - self.fee, Decimal(0))
         return max(share - refunded, Decimal(0))
+
+
+# What takes one of a session's places: a confirmed place, or one offered and not yet answered.
+HOLDING = (Enrolment.Status.CONFIRMED, Enrolment.Status.OFFERED)
 
 
 class PlacePaymentState(models.TextChoices):

@@ -16,12 +16,14 @@ DAY_REMINDER = timedelta(days=1)
 
 
 def sessions_with_places(queryset: QuerySet[Session] | None = None) -> QuerySet[Session]:
-    """Sessions annotated with ``confirmed_count``, ``waitlisted_count`` and ``seats_left``."""
+    """Sessions annotated with ``confirmed_count``, ``offered_count`` (places held for someone from the
+    waiting list), ``waitlisted_count`` and ``seats_left``."""
     queryset = Session.objects.all() if queryset is None else queryset
     return queryset.annotate(
         confirmed_count=Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.CONFIRMED)),
+        offered_count=Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.OFFERED)),
         waitlisted_count=Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.WAITLISTED)),
-    ).annotate(seats_left=Greatest(F("capacity") - F("confirmed_count"), Value(0)))
+    ).annotate(seats_left=Greatest(F("capacity") - F("confirmed_count") - F("offered_count"), Value(0)))
 
 
 def upcoming_sessions() -> QuerySet[Session]:

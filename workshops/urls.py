@@ -12,6 +12,7 @@ urlpatterns = [
     path("enrolments/<slug:token>/", views.manage, name="manage"),
     path("enrolments/<slug:token>/edit/", views.manage_edit, name="edit"),
     path("enrolments/<slug:token>/cancel/", views.cancel, name="cancel"),
+    path("enrolments/<slug:token>/accept/", views.accept, name="accept"),
     path("enrolments/<slug:token>/session.ics", views.calendar, name="calendar"),
     path("enrolments/<slug:token>/letter.pdf", views.letter, name="letter"),
     path("enrolments/<slug:token>/certificate.pdf", views.certificate, name="certificate"),

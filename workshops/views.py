@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bookings import pagecache
 from bookings.forms import CatalogueSearchForm
@@ -321,11 +321,26 @@ def manage_edit(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @private_page
+@require_POST
+def accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The participant takes the place offered to them from the waiting list."""
+    enrolment = _enrolment_for_token(token)
+    try:
+        services.enrolment_offer_accept(enrolment=enrolment)
+    except services.EnrolmentError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The place is yours: we have emailed you the details."))
+    return redirect(enrolment)
+
+
+@private_page
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
     enrolment = _enrolment_for_token(token)
     if request.method == "POST":
         was_waiting = enrolment.status == Enrolment.Status.WAITLISTED
+        was_offered = enrolment.status == Enrolment.Status.OFFERED
         try:
             services.enrolment_cancel(enrolment=enrolment)
         except services.EnrolmentError as exc:
@@ -333,7 +348,11 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("You have left the waiting list.") if was_waiting else _("Your enrolment is cancelled."),
+                _("You have left the waiting list.")
+                if was_waiting
+                else _("You have declined the place; it goes to the next person waiting.")
+                if was_offered
+                else _("Your enrolment is cancelled."),
             )
         return redirect(enrolment)
     if not enrolment.is_active:

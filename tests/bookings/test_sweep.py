@@ -283,6 +283,7 @@ def test_the_sweeps_queries_do_not_grow_with_items_that_are_not_due(
             "overdue": 0,
             "payments": 0,
             "released": 0,
+            "lapsed_offers": 0,
             "unpaid_deposits": 0,
             "certificates": 0,
         }
@@ -295,8 +296,8 @@ def test_the_sweeps_queries_do_not_grow_with_items_that_are_not_due(
 
     assert few == many
     # A handful of indexed selects (the last: units still out, unpaid invoices, workshop fees
-    # due, unpaid places past their deadline, sessions just ended), none per row.
-    assert many <= 18
+    # due, unpaid places past their deadline, offers lapsing, sessions just ended), none per row.
+    assert many <= 19
 
 
 @pytest.mark.django_db
@@ -313,8 +314,8 @@ def test_the_sweeps_queries_grow_only_with_the_items_that_are_due(
     # Per due message (one recipient each here): its own transaction, a dedupe check and
     # the insert in a savepoint — six statements; the selects themselves are fixed (one per
     # kind, with the due rows' lines and recipients, the units still out, the unpaid invoices and
-    # the workshop fees, the sessions just ended: at most 19 whatever is due).
-    assert len(queries) <= 19 + 6 * 6
+    # the workshop fees, the offers lapsing, the sessions just ended: at most 20 whatever is due).
+    assert len(queries) <= 20 + 6 * 6
 
 
 # --- Reminders follow a booking whose days changed -------------------------------------

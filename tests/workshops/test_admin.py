@@ -131,6 +131,7 @@ def _session_fields(session: Session, prefix: str = "", **changes) -> dict:
         "language": session.language,
         "interpretation": session.interpretation,
         "capacity": session.capacity,
+        "visa_lead_days": session.visa_lead_days,
         "status": session.status,
     }
     data.update(changes)
@@ -160,7 +161,7 @@ def test_capacity_cannot_go_below_the_confirmed_places(staff_client):
     assert session.capacity == 3
 
 
-def test_raising_capacity_promotes_the_first_people_waiting_and_emails_them(
+def test_raising_capacity_offers_places_to_the_first_people_waiting_and_emails_them(
     staff_client, mailoutbox, django_capture_on_commit_callbacks
 ):
     session = SessionFactory(capacity=5, workshop__title="Vertical framing")
@@ -178,12 +179,12 @@ def test_raising_capacity_promotes_the_first_people_waiting_and_emails_them(
     session.refresh_from_db()
     assert session.capacity == 7
     statuses = {e.pk: e.status for e in session.enrolments.all()}
-    assert statuses[first.pk] == statuses[second.pk] == Enrolment.Status.CONFIRMED
+    assert statuses[first.pk] == statuses[second.pk] == Enrolment.Status.OFFERED
     assert statuses[third.pk] == statuses[fourth.pk] == Enrolment.Status.WAITLISTED
     assert sorted(m.to[0] for m in mailoutbox) == sorted([first.email, second.email])
-    assert {m.subject for m in mailoutbox} == {"A place is yours: Vertical framing"}
+    assert {m.subject for m in mailoutbox} == {"A place is free for you: Vertical framing"}
     page = staff_client.get(response.url).text
-    assert "2 people were promoted from the waiting list" in page
+    assert "2 people on the waiting list were offered places" in page
 
 
 def test_calling_a_session_off_cancels_every_place_and_tells_each_person_once(
@@ -209,7 +210,7 @@ def test_calling_a_session_off_cancels_every_place_and_tells_each_person_once(
     assert spanish.subject == "Sesión cancelada: Vertical framing"
 
 
-def test_raising_capacity_in_the_workshop_page_promotes_too(
+def test_raising_capacity_in_the_workshop_page_offers_places_too(
     staff_client, mailoutbox, django_capture_on_commit_callbacks
 ):
     workshop = WorkshopFactory()
@@ -239,7 +240,7 @@ def test_raising_capacity_in_the_workshop_page_promotes_too(
 
     assert response.status_code == 302
     nxt.refresh_from_db()
-    assert nxt.status == Enrolment.Status.CONFIRMED
+    assert nxt.status == Enrolment.Status.OFFERED
     assert [m.to for m in mailoutbox] == [[nxt.email]]
 
 
@@ -520,11 +521,11 @@ def test_cancel_action_frees_the_place_for_the_first_person_waiting(
     for e in (leaving, staying, later, nxt):
         e.refresh_from_db()
     assert leaving.status == Enrolment.Status.CANCELLED
-    assert nxt.status == Enrolment.Status.CONFIRMED
+    assert nxt.status == Enrolment.Status.OFFERED
     assert later.status == Enrolment.Status.WAITLISTED
     assert staying.status == Enrolment.Status.CONFIRMED
     assert sorted((m.to[0], m.subject.split(":")[0]) for m in mailoutbox) == sorted(
-        [(leaving.email, "Your enrolment is cancelled"), (nxt.email, "A place is yours")]
+        [(leaving.email, "Your enrolment is cancelled"), (nxt.email, "A place is free for you")]
     )
     assert any(level == "success" and "1 enrolment cancelled" in text for level, text in _messages(response))
 

@@ -32,6 +32,9 @@ KINDS = [
     Kind.ENROLMENT_LETTER,
     Kind.ENROLMENT_REMINDER_WEEK,
     Kind.ENROLMENT_REMINDER_DAY,
+    Kind.ENROLMENT_OFFERED,
+    Kind.ENROLMENT_OFFER_LAPSED,
+    Kind.ENROLMENT_VISA_SKIPPED,
 ]
 
 
@@ -51,6 +54,7 @@ def test_every_message_renders_in_each_language_with_dates_and_link_and_no_passp
         passport_number="X98765432",
         status=Enrolment.Status.WAITLISTED if waiting else Enrolment.Status.CONFIRMED,
         waitlist_order=1 if waiting else None,
+        offer_expires_at=timezone.now() + timedelta(hours=48),
     )
     letter = services.invitation_letter_issue(enrolment=enrolment, by=StaffFactory()) if not waiting else None
     Notification.objects.all().delete()
@@ -111,7 +115,7 @@ def test_a_freed_place_tells_the_leaver_and_the_first_person_waiting_once_each(
         services.enrolment_cancel(enrolment=first)
 
     assert sorted(m.to[0] for m in mail.outbox) == ["person1@example.org", "person2@example.org"]
-    assert Notification.objects.filter(kind=Kind.ENROLMENT_PROMOTED).get().recipient == "person2@example.org"
+    assert Notification.objects.filter(kind=Kind.ENROLMENT_OFFERED).get().recipient == "person2@example.org"
     assert Notification.objects.filter(kind=Kind.ENROLMENT_CANCELLED).get().recipient == "person1@example.org"
 
 

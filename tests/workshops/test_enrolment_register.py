@@ -57,7 +57,9 @@ def test_twelve_people_registering_at_once_fill_five_places_and_queue_seven_in_a
 
 
 @pytest.mark.django_db
-def test_confirmed_cancellation_promotes_exactly_the_first_person_waiting(django_capture_on_commit_callbacks):
+def test_confirmed_cancellation_offers_the_place_to_exactly_the_first_person_waiting(
+    django_capture_on_commit_callbacks,
+):
     session = SessionFactory(capacity=2)
     first, second = (_register(session, i).enrolment for i in range(2))
     waiting = [_register(session, i).enrolment for i in range(2, 5)]
@@ -69,12 +71,18 @@ def test_confirmed_cancellation_promotes_exactly_the_first_person_waiting(django
     for e in [first, second, *waiting]:
         e.refresh_from_db()
     assert first.status == Enrolment.Status.CANCELLED
-    assert waiting[0].status == Enrolment.Status.CONFIRMED
+    assert waiting[0].status == Enrolment.Status.OFFERED
     assert [e.status for e in waiting[1:]] == [Enrolment.Status.WAITLISTED] * 2
     assert [selectors.waitlist_position(e) for e in waiting[1:]] == [1, 2]
     assert sorted(m.to[0] for m in mail.outbox) == sorted([first.email, waiting[0].email])
-    promoted = next(m for m in mail.outbox if m.to == [waiting[0].email])
-    assert "A place is yours" in promoted.subject
+    offered = next(m for m in mail.outbox if m.to == [waiting[0].email])
+    assert "A place is free for you" in offered.subject
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.enrolment_offer_accept(enrolment=waiting[0])
+    waiting[0].refresh_from_db()
+    assert waiting[0].status == Enrolment.Status.CONFIRMED
+    assert "A place is yours" in mail.outbox[-1].subject
 
 
 @pytest.mark.django_db
@@ -91,7 +99,7 @@ def test_leaving_the_waiting_list_promotes_nobody():
 
 
 @pytest.mark.django_db
-def test_raising_capacity_by_two_promotes_the_next_two(django_capture_on_commit_callbacks):
+def test_raising_capacity_by_two_offers_places_to_the_next_two(django_capture_on_commit_callbacks):
     session = SessionFactory(capacity=5)
     for i in range(12):
         _register(session, i)
@@ -101,7 +109,8 @@ def test_raising_capacity_by_two_promotes_the_next_two(django_capture_on_commit_
         promoted = services.session_fill_from_waiting_list(session=session)
 
     assert [e.email for e in promoted] == ["person5@example.org", "person6@example.org"]
-    assert session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count() == 7
+    assert session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count() == 5
+    assert session.enrolments.filter(status=Enrolment.Status.OFFERED).count() == 2
     assert sorted(m.to[0] for m in mail.outbox) == ["person5@example.org", "person6@example.org"]
     assert services.session_fill_from_waiting_list(session=session) == []
 
@@ -198,7 +207,7 @@ def test_a_place_left_free_goes_to_the_first_person_waiting_before_a_newcomer():
     newcomer = _register(session, 3).enrolment
 
     second.refresh_from_db()
-    assert second.status == Enrolment.Status.CONFIRMED
+    assert second.status == Enrolment.Status.OFFERED
     assert (newcomer.status, newcomer.waitlist_order) == (Enrolment.Status.WAITLISTED, 2)
     assert selectors.waitlist_position(newcomer) == 1
 

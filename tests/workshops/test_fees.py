@@ -224,16 +224,19 @@ def test_unpaid_places_are_released_the_day_after_the_deadline_to_the_waiting_li
     assert state(unpaid) == PlacePaymentState.REFUND_DUE  # the ¥1,000 comes back
     released_email = message(unpaid, Kind.ENROLMENT_RELEASED).body_text
     assert "¥1,000.00" in released_email
-    assert first.status == Enrolment.Status.CONFIRMED
+    assert first.status == Enrolment.Status.OFFERED  # the place is offered to the first in line
     assert second.status == Enrolment.Status.WAITLISTED
-    # The promoted person gets a deadline of their own, counted from their promotion.
-    assert first.payment_due_on == release_day + timedelta(days=7)
-    assert first.payment_reference not in (None, unpaid.payment_reference)
-    promoted_email = message(first, Kind.ENROLMENT_PROMOTED).body_text
-    assert first.payment_reference in promoted_email
+    assert "¥6,800.00" in message(first, Kind.ENROLMENT_OFFERED).body_text
     assert paid.status == Enrolment.Status.CONFIRMED
+    # Accepted the next day, the place gets a deadline of its own, counted from then.
+    with time_machine.travel(at(release_day + timedelta(days=1), 9), tick=False):
+        first = services.enrolment_offer_accept(enrolment=first)
+    assert first.status == Enrolment.Status.CONFIRMED
+    assert first.payment_due_on == release_day + timedelta(days=8)
+    assert first.payment_reference not in (None, unpaid.payment_reference)
+    assert first.payment_reference in message(first, Kind.ENROLMENT_PROMOTED).body_text
 
-    with time_machine.travel(at(release_day, 1), tick=False):
+    with time_machine.travel(at(release_day + timedelta(days=1), 10), tick=False):
         assert services.place_release_unpaid() == []
     assert Notification.objects.filter(kind=Kind.ENROLMENT_RELEASED).count() == 1
 
@@ -256,7 +259,7 @@ def test_the_sweep_releases_unpaid_places_and_reminds_the_day_before_once():
     with time_machine.travel(at(enrolment.payment_due_on + timedelta(days=1), 0), tick=False):
         assert tasks.sweep()["released"] == 1
     waiting.refresh_from_db()
-    assert waiting.status == Enrolment.Status.CONFIRMED
+    assert waiting.status == Enrolment.Status.OFFERED
 
 
 @pytest.mark.django_db
@@ -275,7 +278,7 @@ def test_a_place_paid_on_its_deadline_is_kept():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_sweeps_at_once_release_a_place_once_and_promote_one_person():
+def test_two_sweeps_at_once_release_a_place_once_and_offer_it_to_one_person():
     session = fee_session(capacity=1)
     unpaid = register(session, 1)
     waiting = [register(session, n) for n in (2, 3)]
@@ -286,8 +289,8 @@ def test_two_sweeps_at_once_release_a_place_once_and_promote_one_person():
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(len(r) for r in results) == [0, 1]
     statuses = [Enrolment.objects.get(pk=e.pk).status for e in waiting]
-    assert statuses == [Enrolment.Status.CONFIRMED, Enrolment.Status.WAITLISTED]
-    assert Notification.objects.filter(kind=Kind.ENROLMENT_PROMOTED).count() == 1
+    assert statuses == [Enrolment.Status.OFFERED, Enrolment.Status.WAITLISTED]
+    assert Notification.objects.filter(kind=Kind.ENROLMENT_OFFERED).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

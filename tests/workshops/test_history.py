@@ -47,11 +47,19 @@ def test_register_cancel_and_promotion_are_recorded_with_who_and_why():
     cancelled, promoted = _latest(first), _latest(waiting)
     assert (cancelled.status, cancelled.history_user) == ("cancelled", participant)
     assert cancelled.history_change_reason == history.PRIVATE_LINK
-    # The freed place went to the next person by itself: the system's doing.
+    # The freed place was offered to the next person by itself: the system's doing.
     assert (promoted.status, promoted.history_user, promoted.history_change_reason) == (
-        "confirmed",
+        "offered",
         None,
-        history.PROMOTED,
+        history.OFFERED,
+    )
+    # Accepting it is the participant's own doing, with their private link.
+    services.enrolment_offer_accept(enrolment=waiting)
+    accepted = _latest(waiting)
+    assert (accepted.status, accepted.history_user, accepted.history_change_reason) == (
+        "confirmed",
+        participant,
+        history.OFFER_ACCEPTED,
     )
 
 

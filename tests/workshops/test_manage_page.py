@@ -59,7 +59,7 @@ def test_one_token_never_shows_another_participants_data(client):
     assert theirs.manage_token not in page
 
 
-def test_cancelling_needs_a_confirmation_then_promotes_the_next_person(
+def test_cancelling_needs_a_confirmation_then_offers_the_place_to_the_next_person(
     client, django_capture_on_commit_callbacks
 ):
     session = SessionFactory(capacity=1)
@@ -77,7 +77,7 @@ def test_cancelling_needs_a_confirmation_then_promotes_the_next_person(
     confirmed.refresh_from_db()
     waiting.refresh_from_db()
     assert confirmed.status == Enrolment.Status.CANCELLED
-    assert waiting.status == Enrolment.Status.CONFIRMED
+    assert waiting.status == Enrolment.Status.OFFERED
     assert "Your enrolment is cancelled." in response.content.decode()
     assert sorted(m.to[0] for m in mail.outbox) == sorted([confirmed.email, waiting.email])
 

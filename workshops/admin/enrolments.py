@@ -88,8 +88,8 @@ def _report_promoted(model_admin: admin.ModelAdmin, request: HttpRequest, promot
     model_admin.message_user(
         request,
         ngettext(
-            "%(count)d person was promoted from the waiting list and emailed: %(names)s.",
-            "%(count)d people were promoted from the waiting list and emailed: %(names)s.",
+            "%(count)d person on the waiting list was offered the place and emailed: %(names)s.",
+            "%(count)d people on the waiting list were offered places and emailed: %(names)s.",
             len(promoted),
         )
         % {"count": len(promoted), "names": ", ".join(e.full_name for e in promoted)},
@@ -120,8 +120,16 @@ class SessionAdminForm(forms.ModelForm):
             "interpretation",
             "capacity",
             "registration_closes_at",
+            "visa_lead_days",
             "status",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "visa_lead_days" in self.fields:
+            # Its default is read from the settings (a callable), for which Django adds a hidden
+            # copy of the initial value; that copy repeated the help text's aria link, invalidly.
+            self.fields["visa_lead_days"].show_hidden_initial = False
 
     def clean_interpretation(self) -> list[str]:
         chosen = set(self.cleaned_data.get("interpretation") or [])
@@ -181,6 +189,7 @@ class SessionInline(NamedInputsMixin, TranslationStackedInline):
         ("language", "capacity"),
         "interpretation",
         ("registration_closes_at", "status"),
+        "visa_lead_days",
     ]
 
 
@@ -719,6 +728,21 @@ class EnrolmentAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAd
         def promote(enrolment: Enrolment) -> None:
             services.enrolment_promote(enrolment=enrolment, by=request.user)
             self.log_change(request, enrolment, "Promoted from the waiting list")
+            if services.visa_too_late(enrolment, enrolment.session, timezone.now()):
+                # Allowed by hand (the person may travel without our letter), but said plainly.
+                self.message_user(
+                    request,
+                    gettext(
+                        "%(name)s asked for a visa letter and %(session)s starts in under %(days)d days: "
+                        "the visa may not come in time."
+                    )
+                    % {
+                        "name": enrolment.full_name,
+                        "session": enrolment.session,
+                        "days": enrolment.session.visa_lead_days,
+                    },
+                    level=messages.WARNING,
+                )
 
         self._run(
             request,

@@ -14,6 +14,8 @@ from .enrolments import (
     EnrolmentError,
     Registration,
     enrolment_cancel,
+    enrolment_offer_accept,
+    enrolment_offers_lapse_due,
     enrolment_promote,
     enrolment_register,
     enrolment_reminders_queue_due,
@@ -23,6 +25,7 @@ from .enrolments import (
     session_cancel,
     session_confirmed_count_locked,
     session_fill_from_waiting_list,
+    visa_too_late,
 )
 from .payments import (
     PlacePaymentRecorded,
@@ -46,6 +49,8 @@ __all__ = [
     "days_needed",
     "enrolment_cancel",
     "enrolment_for_payment_reference",
+    "enrolment_offer_accept",
+    "enrolment_offers_lapse_due",
     "enrolment_promote",
     "enrolment_register",
     "enrolment_reminders_queue_due",
@@ -61,4 +66,5 @@ __all__ = [
     "session_confirmed_count_locked",
     "session_days",
     "session_fill_from_waiting_list",
+    "visa_too_late",
 ]

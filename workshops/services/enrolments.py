@@ -6,7 +6,7 @@ happen one after another, and confirmed places never exceed its capacity.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -18,10 +18,11 @@ from django.utils.translation import gettext as _
 
 from bookings import history
 from bookings.models import Notification, User
+from bookings.notifications import studio_time
 
 from .. import fees
 from ..emails import enrolment_notify
-from ..models import PASSPORT_FIELDS, Enrolment, InvitationLetter, Session
+from ..models import HOLDING, PASSPORT_FIELDS, Enrolment, InvitationLetter, Session
 from ..selectors import enrolments_due_reminder
 
 NOTICE = Notification.Kind
@@ -55,27 +56,51 @@ def _lock_session(session: Session) -> Session:
 
 
 def session_confirmed_count_locked(*, session: Session) -> int:
-    """Lock ``session`` for the rest of the caller's transaction and count its confirmed places."""
+    """Lock ``session`` for the rest of the caller's transaction and count the places taken
+    (confirmed, or offered and not yet answered)."""
     _lock_session(session)
-    return session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count()
+    return session.enrolments.filter(status__in=HOLDING).count()
+
+
+def visa_too_late(enrolment: Enrolment, session: Session, now: datetime) -> bool:
+    """Whether a place given now would leave ``enrolment`` too little time to get a visa with our letter."""
+    return enrolment.needs_visa_letter and session.starts_at - now < timedelta(days=session.visa_lead_days)
 
 
 def _promote_waiting(session: Session, *, now: datetime, by: User | None = None) -> list[Enrolment]:
-    """Fill free places from the waiting list in arrival order. The caller holds the session lock.
+    """Offer free places to the waiting list in arrival order. The caller holds the session lock.
 
-    ``by`` is whoever freed or added the places; None (the system) when a place frees up by itself.
+    Within the session's visa lead time, people who need a visa letter are passed over (told once,
+    and kept on the list) for the next who need none. ``by`` is whoever freed or added the places;
+    None (the system) when a place frees up by itself.
     """
     if session.status == Session.Status.CANCELLED or session.starts_at <= now:
         return []
-    free = session.capacity - session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count()
+    free = session.capacity - session.enrolments.filter(status__in=HOLDING).count()
     if free <= 0:
         return []
-    promoted = list(
-        session.enrolments.filter(status=Enrolment.Status.WAITLISTED).order_by("waitlist_order")[:free]
-    )
-    for enrolment in promoted:
-        _confirm_from_waiting_list(enrolment, session=session, now=now, by=by)
-    return promoted
+    waiting = session.enrolments.filter(status=Enrolment.Status.WAITLISTED).order_by("waitlist_order")
+    too_close = session.starts_at - now < timedelta(days=session.visa_lead_days)
+    offered = list((waiting.filter(needs_visa_letter=False) if too_close else waiting)[:free])
+    if too_close:
+        # Everyone needing a visa who stood before the last person offered a place was passed over.
+        passed_over = waiting.filter(needs_visa_letter=True)
+        if len(offered) == free:
+            passed_over = passed_over.filter(waitlist_order__lt=offered[-1].waitlist_order)
+        for enrolment in passed_over:
+            _notify(enrolment, NOTICE.ENROLMENT_VISA_SKIPPED, now=now)
+    for enrolment in offered:
+        _offer(enrolment, session=session, now=now, by=by)
+    return offered
+
+
+def _offer(enrolment: Enrolment, *, session: Session, now: datetime, by: User | None) -> None:
+    # waitlist_order is kept: it records where the person stood.
+    enrolment.status = Enrolment.Status.OFFERED
+    enrolment.offer_expires_at = min(now + timedelta(hours=settings.WORKSHOP_OFFER_HOURS), session.starts_at)
+    history.note(enrolment, by=by, reason=history.OFFERED)
+    enrolment.save(update_fields=["status", "offer_expires_at", "updated_at"])
+    _notify(enrolment, NOTICE.ENROLMENT_OFFERED, now=now)
 
 
 def _confirm_from_waiting_list(
@@ -138,7 +163,7 @@ def enrolment_register(
 
     # One query for the places and the waiting list (a burst of registrations queues on the lock).
     places = session.enrolments.aggregate(
-        confirmed=Count("pk", filter=Q(status=Enrolment.Status.CONFIRMED)),
+        confirmed=Count("pk", filter=Q(status__in=HOLDING)),
         waiting=Count("pk", filter=Q(status=Enrolment.Status.WAITLISTED)),
         last=Max("waitlist_order"),
     )
@@ -203,7 +228,7 @@ def enrolment_cancel(
         raise EnrolmentError(_("This enrolment is already cancelled."))
     if session.ends_at <= now:
         raise EnrolmentError(_("This session has already taken place."))
-    was_confirmed = enrolment.status == Enrolment.Status.CONFIRMED
+    was_confirmed = enrolment.holds_a_place
     enrolment.status = Enrolment.Status.CANCELLED
     enrolment.cancelled_at = now
     if enrolment.fee:
@@ -316,7 +341,7 @@ def enrolment_promote(
     enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
     if enrolment.status != Enrolment.Status.WAITLISTED:
         raise EnrolmentError(_("%(name)s is not on the waiting list.") % {"name": enrolment.full_name})
-    confirmed = session.enrolments.filter(status=Enrolment.Status.CONFIRMED).count()
+    confirmed = session.enrolments.filter(status__in=HOLDING).count()
     if confirmed >= session.capacity:
         raise EnrolmentError(
             _("%(session)s is full: raise its capacity to promote %(name)s.")
@@ -324,6 +349,64 @@ def enrolment_promote(
         )
     _confirm_from_waiting_list(enrolment, session=session, now=now, by=by)
     return enrolment
+
+
+@transaction.atomic
+def enrolment_offer_accept(*, enrolment: Enrolment, now: datetime | None = None) -> Enrolment:
+    """The participant takes the place offered to them, with their private link, before it lapses."""
+    now = now or timezone.now()
+    session = _lock_session(enrolment.session)
+    enrolment = Enrolment.objects.select_for_update(of=("self",)).get(pk=enrolment.pk)
+    if enrolment.status == Enrolment.Status.CONFIRMED:
+        raise EnrolmentError(_("You have already accepted this place."))
+    if enrolment.status != Enrolment.Status.OFFERED:
+        raise EnrolmentError(_("No place is offered to you at the moment."))
+    if enrolment.offer_expires_at <= now:
+        raise EnrolmentError(
+            _("This offer ended at %(when)s, and the place has gone to the next person waiting.")
+            % {"when": studio_time(enrolment.offer_expires_at)}
+        )
+    enrolment.status = Enrolment.Status.CONFIRMED
+    enrolment.confirmed_at = now
+    enrolment.offer_expires_at = None
+    # The deadline to pay is counted from now, the moment the place is theirs.
+    charged = fees.charge_fee(enrolment, session=session, now=now)
+    history.note(enrolment, by=participant_link_account(), reason=history.OFFER_ACCEPTED)
+    enrolment.save(update_fields=["status", "confirmed_at", "offer_expires_at", *charged, "updated_at"])
+    _notify(enrolment, NOTICE.ENROLMENT_PROMOTED, now=now)
+    return enrolment
+
+
+def enrolment_offers_lapse_due(*, now: datetime | None = None) -> list[Enrolment]:
+    """Offers not accepted in time leave the list, and their places go to the next people waiting.
+
+    Run by the sweep; each in its own transaction under its session's lock, looked at again there.
+    """
+    now = now or timezone.now()
+    due = list(
+        Enrolment.objects.filter(status=Enrolment.Status.OFFERED, offer_expires_at__lte=now)
+        .order_by("offer_expires_at", "pk")
+        .values_list("pk", "session_id")
+    )
+    lapsed = []
+    for pk, session_id in due:
+        with transaction.atomic():
+            session = _lock_session(Session(pk=session_id))
+            enrolment = (
+                Enrolment.objects.select_for_update(of=("self",))
+                .filter(pk=pk, status=Enrolment.Status.OFFERED, offer_expires_at__lte=now)
+                .first()
+            )
+            if enrolment is None:  # accepted or declined a moment ago
+                continue
+            enrolment.status = Enrolment.Status.CANCELLED
+            enrolment.cancelled_at = now
+            history.note(enrolment, by=None, reason=history.OFFER_LAPSED)
+            enrolment.save(update_fields=["status", "cancelled_at", "updated_at"])
+            _notify(enrolment, NOTICE.ENROLMENT_OFFER_LAPSED, now=now)
+            _promote_waiting(session, now=now)
+            lapsed.append(enrolment)
+    return lapsed
 
 
 @transaction.atomic

@@ -1039,7 +1039,11 @@ class Command(BaseCommand):
 
     def _demo_enrolments(self) -> int:
         """Fill the small Spanish-language session, so its waiting list can be tried: two places
-        paid, the third awaiting payment (released to the person waiting if it stays unpaid)."""
+        paid, the third awaiting payment (offered to the next person waiting if it stays unpaid).
+
+        Its visa lead time has begun (set to six weeks for the demo): of the two people waiting,
+        the first needs a visa letter, so a freed place is offered to the second.
+        """
         session = (
             Session.objects.select_related("workshop")
             .filter(workshop__slug="acting-for-vertical-screens", language="es")
@@ -1047,10 +1051,15 @@ class Command(BaseCommand):
         )
         if session is None or session.enrolments.exists():
             return 0
+        session.visa_lead_days = 42
+        session.save(update_fields=["visa_lead_days", "updated_at"])
         now = timezone.now()
+        today = timezone.localdate(now)
         desk = User.objects.get(email=STAFF_EMAIL)
-        for n in range(1, session.capacity + 2):
+        people = session.capacity + 2
+        for n in range(1, people + 1):
             waiting = n > session.capacity
+            needs_visa = n == session.capacity + 1
             enrolment = Enrolment(
                 session=session,
                 full_name=f"Demo participant {n}",
@@ -1061,8 +1070,12 @@ class Command(BaseCommand):
                 language="es",
                 consented_at=now,
                 status=Enrolment.Status.WAITLISTED if waiting else Enrolment.Status.CONFIRMED,
-                waitlist_order=1 if waiting else None,
+                waitlist_order=n - session.capacity if waiting else None,
                 confirmed_at=None if waiting else now,
+                needs_visa_letter=needs_visa,
+                passport_number="G40000000" if needs_visa else "",
+                passport_expiry=today + timedelta(days=3000) if needs_visa else None,
+                date_of_birth=today - timedelta(days=11000) if needs_visa else None,
             )
             if not waiting:
                 workshop_fees.charge_fee(enrolment, session=session, now=now)
@@ -1071,12 +1084,12 @@ class Command(BaseCommand):
                 workshop_services.place_payment_record(
                     enrolment=enrolment,
                     amount=enrolment.fee,
-                    paid_on=timezone.localdate(now),
+                    paid_on=today,
                     method=PlacePayment.Method.BANK_TRANSFER,
                     payer_reference=f"Transfer {enrolment.payment_reference}",
                     by=desk,
                 )
-        return session.capacity + 1
+        return people
 
     def _demo_past_session(self) -> int:
         """A session of the intensive that ended last week: who came on which day, and the
