@@ -8,7 +8,7 @@ is never stored, because staff can read the outbox.
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -17,8 +17,8 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.formats import time_format
 from django.utils.http import urlencode
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from .models import SHOOT_DAY_STARTS, Booking, Crew, Notification, ShootPlan, User
 from .money import format_cny
@@ -1221,3 +1221,96 @@ def fapiao_requested_notify(*, request) -> int:
         build=message,
         plan=invoice.plan,
     )
+
+
+def _crew_event_notify(*, booking: Booking, kind: str, event: str, build: Callable[[User], Message]) -> int:
+    """Queue one message per active crew member of ``booking``, at most once per ``event``."""
+    queued = 0
+    for member in _crew_recipients(booking):
+        queued += bool(
+            notification_queue_message(
+                kind=kind,
+                recipient=member.email,
+                language=member.language,
+                dedupe_key=f"{event}:user:{member.pk}",
+                build=lambda member=member: build(member),
+                booking=booking,
+            )
+        )
+    return queued
+
+
+def booking_closed_over_notify(*, booking: Booking, blackout) -> int:
+    """Tell a crew the studio has closed, over days their booking holds, the set or equipment it booked."""
+    event = (
+        f"booking:{booking.pk}:closed-over:{blackout.pk}:{blackout.start_date:%Y%m%d}:"
+        f"{blackout.end_date:%Y%m%d}:{blackout.units}"
+    )
+
+    def build(member: User) -> Message:
+        if blackout.studio_set_id:
+            what = blackout.studio_set.name
+        else:
+            what = ngettext("%(count)d unit of %(kind)s", "%(count)d units of %(kind)s", blackout.units) % {
+                "count": blackout.units,
+                "kind": blackout.equipment.name,
+            }
+        names = {
+            "ref": booking.reference,
+            "what": what,
+            "first": studio_date(blackout.start_date),
+            "last": studio_date(blackout.end_date),
+        }
+        return Message(
+            subject=_("Closed during your booking %(ref)s: %(what)s") % names,
+            greeting=_("Hello %(name)s,") % {"name": member.get_short_name() or member.email},
+            paragraphs=[
+                _(
+                    "The studio has had to close %(what)s from %(first)s to %(last)s, on days your booking "
+                    "%(ref)s holds. The booking desk will call you to find another set, other equipment or "
+                    "other days; you can also reply to this email."
+                )
+                % names
+            ],
+            facts=[(_("Reason"), blackout.get_reason_display()), *_facts(booking, list(booking.items.all()))],
+            link_label=_("Open the booking"),
+            link_url=absolute_url(booking.get_absolute_url()),
+            signature=_("Hengdian Studio Booking"),
+        )
+
+    return _crew_event_notify(booking=booking, kind=Kind.BOOKING_CLOSED_OVER, event=event, build=build)
+
+
+def booking_location_notify(*, booking: Booking, before: dict[str, str]) -> int:
+    """Tell a crew that "where to go" changed for the set of their coming booking; ``before`` holds
+    the old text by language (``en``, ``zh_hans``, ``es``)."""
+    studio_set = booking.studio_set
+    now_text = " / ".join(
+        getattr(studio_set, f"location_{code}", "") or "" for code in ("en", "zh_hans", "es")
+    )
+    event = f"booking:{booking.pk}:location:{hashlib.sha256(now_text.encode()).hexdigest()[:16]}"
+
+    def build(member: User) -> Message:
+        old = before.get((get_language() or "en").replace("-", "_")) or before.get("en", "")
+        return Message(
+            subject=_("Where to go has changed: %(set)s (%(ref)s)")
+            % {"set": studio_set.name, "ref": booking.reference},
+            greeting=_("Hello %(name)s,") % {"name": member.get_short_name() or member.email},
+            paragraphs=[
+                _(
+                    "The studio has changed where crews report for %(set)s. On the first shoot day of "
+                    "%(ref)s, go to the new place below."
+                )
+                % {"set": studio_set.name, "ref": booking.reference}
+            ],
+            facts=[
+                (_("Where to go, before"), old or _("not given")),
+                (_("Where to go, now"), studio_set.location or _("not given")),
+                *_facts(booking, list(booking.items.all())),
+            ],
+            link_label=_("Open the booking"),
+            link_url=absolute_url(booking.get_absolute_url()),
+            signature=_("Hengdian Studio Booking"),
+        )
+
+    return _crew_event_notify(booking=booking, kind=Kind.BOOKING_LOCATION_CHANGED, event=event, build=build)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from bookings.models import Notification
@@ -39,7 +39,18 @@ def _dedupe_key(enrolment: Enrolment, kind: str, *, letter: InvitationLetter | N
         # Registering the same address again re-sends the link, at most once
         # per clock hour, so the form cannot be used to flood someone's inbox.
         return f"{key}:{timezone.localtime(now):%Y%m%d%H}"
+    if kind in REMINDER_KINDS:
+        # Once per start day: a session moved to another day is reminded of again.
+        return f"{key}:{reminder_day(enrolment):%Y%m%d}"
     return key
+
+
+REMINDER_KINDS = (Kind.ENROLMENT_REMINDER_WEEK, Kind.ENROLMENT_REMINDER_DAY)
+
+
+def reminder_day(enrolment: Enrolment):
+    """The studio day a reminder is about: the session's first day, as it is now."""
+    return timezone.localdate(enrolment.session.starts_at)
 
 
 def enrolment_notify(
@@ -63,6 +74,7 @@ def enrolment_notify(
         dedupe_key=_dedupe_key(enrolment, kind, letter=letter, now=now or timezone.now()),
         build=lambda: enrolment_message(enrolment, kind),
         enrolment=enrolment,
+        about_date=reminder_day(enrolment) if kind in REMINDER_KINDS else None,
         first_of_its_key=new_enrolment,
     )
 
@@ -352,4 +364,60 @@ def enrolment_message(enrolment: Enrolment, kind: str) -> Message:
         signature=_("Hengdian World Studios — International Business Department"),
         image_url=image_url,
         image_alt=image_alt,
+    )
+
+
+def session_change_notify(*, enrolment: Enrolment, before: dict, now: datetime) -> Notification | None:
+    """Tell a participant the studio moved their session or changed its venue, old and new side by side.
+
+    ``before`` holds the session's ``starts_at``, ``ends_at`` and ``venue`` (by language) before the
+    change. One email per participant and change.
+    """
+    session = enrolment.session
+    key = f"enrolment:{enrolment.pk}:session-changed:{session.updated_at:%Y%m%dT%H%M%S.%f}"
+
+    def build() -> Message:
+        title = session.workshop.title
+        old_when = studio_period(before["starts_at"], before["ends_at"])
+        new_when = studio_period(session.starts_at, session.ends_at)
+        language = (translation.get_language() or "en").replace("-", "_")
+        old_venue = before["venue"].get(language) or before["venue"].get("en", "")
+        facts = []
+        if old_when != new_when:
+            facts += [(_("When, before"), old_when), (_("When, now"), new_when)]
+        if old_venue != session.venue:
+            facts += [(_("Venue, before"), old_venue), (_("Venue, now"), session.venue)]
+        paragraphs = [
+            _(
+                'The studio has changed the session of the workshop "%(title)s" that you are enrolled in. '
+                "What changed is below; everything else stays as it was. The calendar file on your "
+                "enrolment page has the new details."
+            )
+            % {"title": title}
+        ]
+        if enrolment.letter_reissue_requested_at and old_when != new_when:
+            paragraphs.append(
+                _(
+                    "Your visa invitation letter names the old dates: the visa officer will issue a new one, "
+                    "and we email you when it is ready."
+                )
+            )
+        return Message(
+            subject=_("Session changed: %(title)s") % {"title": title},
+            greeting=_("Hello %(name)s,") % {"name": enrolment.full_name},
+            paragraphs=paragraphs,
+            facts=facts,
+            link_label=_("See your enrolment"),
+            link_url=absolute_url(enrolment.get_absolute_url()),
+            footnote=_("Keep this link private: anyone with it can change your enrolment."),
+            signature=_("Hengdian World Studios — International Business Department"),
+        )
+
+    return notification_queue_message(
+        kind=Kind.ENROLMENT_SESSION_CHANGED,
+        recipient=enrolment.email,
+        language=enrolment.language,
+        dedupe_key=key,
+        build=build,
+        enrolment=enrolment,
     )

@@ -4,7 +4,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, TruncDate
+from django.utils import timezone
 
 from bookings.models import Notification
 
@@ -60,9 +61,16 @@ def enrolments_due_reminder(*, kind: str, now: datetime) -> QuerySet[Enrolment]:
         window = Q(session__starts_at__gt=now, session__starts_at__lte=now + DAY_REMINDER)
     else:
         raise ValueError(f"Not a workshop reminder: {kind}")
-    already = Notification.objects.filter(enrolment=OuterRef("pk"), kind=kind)
+    # Sent for the session's start as it is now (a reminder's about_date); reminders sent before
+    # they were dated count for any start.
+    already = Notification.objects.filter(enrolment=OuterRef("pk"), kind=kind).filter(
+        Q(about_date=OuterRef("start_day")) | Q(about_date__isnull=True)
+    )
     return (
-        Enrolment.objects.filter(
+        Enrolment.objects.annotate(
+            start_day=TruncDate("session__starts_at", tzinfo=timezone.get_default_timezone())
+        )
+        .filter(
             window,
             status=Enrolment.Status.CONFIRMED,
             session__status__in=[Session.Status.OPEN, Session.Status.CLOSED],

@@ -1,7 +1,7 @@
 """The catalogue in the admin: sets and their photos, equipment kinds, blackouts, each in every language."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -42,6 +42,27 @@ class StudioSetAdmin(HistoryAdminMixin, TranslationAdmin):
     search_fields = in_every_language("name", "description", "features", "location")
     prepopulated_fields = {"slug": ["name"]}
     daily_rate_cny = money_field(StudioSet, "daily_rate")
+
+    LOCATIONS = ("location_en", "location_zh_hans", "location_es")
+
+    def save_model(self, request, obj, form, change) -> None:
+        """A new "where to go" is emailed to the crews of the set's coming confirmed bookings."""
+        moved = change and set(form.changed_data) & set(self.LOCATIONS)
+        before = {name.removeprefix("location_"): form.initial.get(name) or "" for name in self.LOCATIONS}
+        super().save_model(request, obj, form, change)
+        if moved:
+            told = services.studio_set_location_tell_crews(studio_set=obj, before=before)
+            if told:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d crew member with a coming booking was emailed where to go.",
+                        "%(count)d crew members with coming bookings were emailed where to go.",
+                        told,
+                    )
+                    % {"count": told},
+                    level=messages.SUCCESS,
+                )
 
 
 # The prefix of the components inline's fields in the equipment form's POST data.
@@ -255,13 +276,15 @@ class BlackoutAdminForm(forms.ModelForm):
             units=cleaned.get("units") or 0,
             exclude=self.instance,
         )
+        # Kept for the save: the crews are emailed, about the bookings as they were before it.
+        self.clashes = clashes
         if clashes and not cleaned.get("close_over_bookings"):
             references = ", ".join(f"{b.reference} ({b.crew.name})" for b in clashes[:10])
             self.add_error(
                 "close_over_bookings",
                 ngettext(
-                    "%(count)d booking holds these days: %(refs)s. Tell the crew, then tick “Close anyway” to save.",
-                    "%(count)d bookings hold these days: %(refs)s. Tell the crews, then tick “Close anyway” to save.",
+                    "%(count)d booking holds these days: %(refs)s. Tick “Close anyway” to save; its crew is emailed.",
+                    "%(count)d bookings hold these days: %(refs)s. Tick “Close anyway” to save; their crews are emailed.",
                     len(clashes),
                 )
                 % {"count": len(clashes), "refs": references + (" …" if len(clashes) > 10 else "")},
@@ -288,6 +311,21 @@ class BlackoutAdmin(HistoryAdminMixin, BoundedDateHierarchyMixin, admin.ModelAdm
         "note",
         "close_over_bookings",
     ]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        clashes = getattr(form, "clashes", [])
+        if clashes and services.blackout_tell_crews(blackout=obj, bookings=clashes):
+            self.message_user(
+                request,
+                ngettext(
+                    "The crew of %(count)d booking was emailed.",
+                    "The crews of %(count)d bookings were emailed.",
+                    len(clashes),
+                )
+                % {"count": len(clashes)},
+                level=messages.SUCCESS,
+            )
 
     @admin.display(description=_("last day"), ordering="end_date")
     def last_day(self, obj: Blackout) -> str:

@@ -37,7 +37,12 @@ from .bookings import (
     shoot_plan_reject,
     shoot_plan_request,
 )
-from .catalogue import equipment_check_stock, equipment_set_stock
+from .catalogue import (
+    blackout_tell_crews,
+    equipment_check_stock,
+    equipment_set_stock,
+    studio_set_location_tell_crews,
+)
 from .changes import (
     BookingChange,
     booking_change,
@@ -93,6 +98,7 @@ __all__ = [
     "SetRequest",
     "account_password_reset_request",
     "account_update",
+    "blackout_tell_crews",
     "booking_cancel",
     "booking_change",
     "booking_change_approve",
@@ -140,6 +146,7 @@ __all__ = [
     "staff_backup_codes_left",
     "staff_backup_codes_replace",
     "store_overdue_queue_due",
+    "studio_set_location_tell_crews",
     "unit_add",
     "unit_mark_repaired",
     "unit_retire",

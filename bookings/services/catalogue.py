@@ -1,4 +1,5 @@
-"""The catalogue: an equipment kind's stock never drops below what crews hold, on their own lines or in kits."""
+"""The catalogue: an equipment kind's stock never drops below what crews hold, on their own lines or in
+kits; and the crews whose bookings a change to the catalogue touches are told."""
 
 from collections import defaultdict
 from datetime import date, datetime
@@ -8,9 +9,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from .. import emails
 from ..models import (
+    Blackout,
+    Booking,
     DayRange,
     Equipment,
+    StudioSet,
 )
 from ..selectors import (
     equipment_held_lines,
@@ -61,3 +66,23 @@ def equipment_set_stock(*, equipment: Equipment, stock: int, now: datetime | Non
         locked.stock = stock
         locked.save(update_fields=["stock"])
     return locked
+
+
+def blackout_tell_crews(*, blackout: Blackout, bookings: list[Booking]) -> int:
+    """Email the crews of ``bookings``, which ``blackout`` cuts into (found before it was saved, with
+    the stock as it was). Call in the transaction that saves it; each crew once per blackout's days."""
+    return sum(emails.booking_closed_over_notify(booking=booking, blackout=blackout) for booking in bookings)
+
+
+def studio_set_location_tell_crews(
+    *, studio_set: StudioSet, before: dict[str, str], now: datetime | None = None
+) -> int:
+    """Email "where to go" anew to the crews of the set's confirmed bookings not yet over."""
+    today = timezone.localdate(now or timezone.now())
+    bookings = (
+        Booking.objects.bookings()
+        .filter(studio_set=studio_set, status=Booking.Status.CONFIRMED, end_date__gte=today)
+        .select_related("crew", "studio_set")
+        .order_by("start_date", "pk")
+    )
+    return sum(emails.booking_location_notify(booking=booking, before=before) for booking in bookings)

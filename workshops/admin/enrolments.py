@@ -82,6 +82,39 @@ def _cancel_if_called_off(model_admin: admin.ModelAdmin, request: HttpRequest, s
         )
 
 
+# What participants are told about when it changes: the dates and the venue (in any language).
+ANNOUNCED = ("starts_at", "ends_at", "venue_en", "venue_zh_hans", "venue_es")
+
+
+def _session_before(form) -> dict | None:
+    """The session as it was before ``form`` changed its dates or venue; None if it changed neither."""
+    if not form.instance.pk or not set(form.changed_data) & set(ANNOUNCED):
+        return None
+    venue = {code: form.initial.get(f"venue_{code}", "") for code in ("en", "zh_hans", "es")}
+    return {
+        "starts_at": form.initial.get("starts_at"),
+        "ends_at": form.initial.get("ends_at"),
+        "venue": venue,
+    }
+
+
+def _announce_changes(model_admin: admin.ModelAdmin, request: HttpRequest, session: Session, before) -> None:
+    if before is None:
+        return
+    told = services.session_changes_announce(session=session, before=before, by=request.user)
+    if told:
+        model_admin.message_user(
+            request,
+            ngettext(
+                "%(count)d person on this session was emailed the change.",
+                "%(count)d people on this session were emailed the change.",
+                len(told),
+            )
+            % {"count": len(told)},
+            level=messages.SUCCESS,
+        )
+
+
 def _report_promoted(model_admin: admin.ModelAdmin, request: HttpRequest, promoted: list[Enrolment]) -> None:
     if not promoted:
         return
@@ -210,9 +243,16 @@ class WorkshopAdmin(TranslationAdmin):
         return obj.session_count
 
     def save_formset(self, request, form, formset, change) -> None:
+        befores = (
+            {f.instance.pk: _session_before(f) for f in formset.forms if f.instance.pk}
+            if formset.model is Session
+            else {}
+        )
         super().save_formset(request, form, formset, change)
         if formset.model is not Session:
             return
+        for session, _fields in formset.changed_objects:
+            _announce_changes(self, request, session, befores.get(session.pk))
         saved = [*formset.new_objects, *(obj for obj, _fields in formset.changed_objects)]
         promoted: list[Enrolment] = []
         # Sessions are locked one at a time in primary-key order, as everywhere else.
@@ -284,8 +324,10 @@ class SessionAdmin(HistoryAdminMixin, NamedInputsMixin, BoundedDateHierarchyMixi
         ]
 
     def save_model(self, request, obj, form, change) -> None:
+        before = _session_before(form)
         super().save_model(request, obj, form, change)
         _cancel_if_called_off(self, request, obj)
+        _announce_changes(self, request, obj, before)
         # A raised capacity goes to the people waiting, in the order they arrived.
         _report_promoted(self, request, services.session_fill_from_waiting_list(session=obj, by=request.user))
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -21,7 +21,7 @@ from bookings.models import Notification, User
 from bookings.notifications import studio_time
 
 from .. import fees
-from ..emails import enrolment_notify
+from ..emails import enrolment_notify, session_change_notify
 from ..models import HOLDING, PASSPORT_FIELDS, Enrolment, InvitationLetter, Session
 from ..selectors import enrolments_due_reminder
 
@@ -433,6 +433,37 @@ def session_cancel(
         enrolment.save(update_fields=["status", "cancelled_at", "refund_percent", "updated_at"])
         _notify(enrolment, NOTICE.ENROLMENT_SESSION_CANCELLED, now=now)
     return affected
+
+
+@transaction.atomic
+def session_changes_announce(
+    *, session: Session, before: dict, by: User | None = None, now: datetime | None = None
+) -> list[Enrolment]:
+    """After staff moved a session or changed its venue: one email to everyone still on it.
+
+    ``before`` holds ``starts_at``, ``ends_at`` and ``venue`` (by language) as they were. People
+    holding a letter that names the old dates are flagged for the visa officer ("new letter
+    requested"). The calendar files follow by themselves (their SEQUENCE is the session's last
+    change), and the reminders are keyed by the start day, so a moved session is reminded again.
+    """
+    now = now or timezone.now()
+    session = _lock_session(session)
+    if session.status == Session.Status.CANCELLED:
+        return []
+    dates_moved = (before["starts_at"], before["ends_at"]) != (session.starts_at, session.ends_at)
+    people = list(
+        session.enrolments.exclude(status=Enrolment.Status.CANCELLED)
+        .annotate(has_letter=Exists(InvitationLetter.objects.filter(enrolment=OuterRef("pk"))))
+        .order_by("pk")
+    )
+    for enrolment in people:
+        enrolment.session = session
+        if dates_moved and enrolment.has_letter and enrolment.status == Enrolment.Status.CONFIRMED:
+            enrolment.letter_reissue_requested_at = now
+            history.note(enrolment, by=by, reason=history.SESSION_DATES_CHANGED)
+            enrolment.save(update_fields=["letter_reissue_requested_at", "updated_at"])
+        session_change_notify(enrolment=enrolment, before=before, now=now)
+    return people
 
 
 @transaction.atomic
