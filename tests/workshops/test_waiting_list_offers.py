@@ -206,3 +206,21 @@ def test_staff_may_still_promote_someone_needing_a_visa_by_hand_with_a_warning(c
 
     assert _status(needs_visa) == [Status.CONFIRMED]
     assert "the visa may not come in time" in response.text
+
+
+@pytest.mark.django_db
+def test_a_visa_needer_is_offered_a_place_before_the_lead_time_and_passed_over_within_it():
+    session = session_in(30, capacity=2)
+    holders = [register(session, "HolderA"), register(session, "HolderB")]
+    first_visa = register(session, "VisaA", visa=True)
+    second_visa = register(session, "VisaB", visa=True)
+    local = register(session, "Local")
+
+    with time_machine.travel(session.starts_at - timedelta(days=22), tick=False):
+        services.enrolment_cancel(enrolment=holders[0])
+    assert _status(first_visa, second_visa, local) == [Status.OFFERED, Status.WAITLISTED, Status.WAITLISTED]
+
+    with time_machine.travel(session.starts_at - timedelta(days=20), tick=False):
+        services.enrolment_cancel(enrolment=holders[1])
+    assert _status(first_visa, second_visa, local) == [Status.OFFERED, Status.WAITLISTED, Status.OFFERED]
+    assert Kind.ENROLMENT_VISA_SKIPPED in message_kinds(second_visa)
