@@ -29,7 +29,7 @@ from ..money import format_cny
 from ..statements import StatementLine
 from .base import ReadOnlyInline, RecordOnlyAdmin, csv_safe, money_field, studio_today
 from .bookings import BookingExportForm
-from .statements import Matcher, statement_view
+from .statements import Matcher, StatementAdminMixin
 
 
 class PaymentInline(ReadOnlyInline):
@@ -398,7 +398,7 @@ class InvoiceMatcher(Matcher):
 
 
 @admin.register(Payment)
-class PaymentAdmin(RecordOnlyAdmin):
+class PaymentAdmin(StatementAdminMixin, RecordOnlyAdmin):
     list_display = ["paid_on", "invoice", "kind", "amount_cny", "method", "payer_reference", "recorded_by"]
     list_filter = ["kind", "method"]
     list_select_related = ["invoice", "recorded_by"]
@@ -408,34 +408,17 @@ class PaymentAdmin(RecordOnlyAdmin):
     readonly_fields = fields
     amount_cny = money_field(Payment, "amount")
 
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "statement/",
-                self.admin_site.admin_view(self.statement_view),
-                name="{}_{}_statement".format(*info),
-            ),
-            *super().get_urls(),
-        ]
+    statement_matcher = InvoiceMatcher
+    statement_permission = "bookings.add_payment"
+    statement_errors = (services.PaymentError,)
+    statement_title = _("Match a bank statement to invoices")
+    statement_intro = _(
+        "Upload the bank's statement: each transfer whose message names an invoice number "
+        "(e.g. %(example)s) is matched to that invoice, for you to confirm."
+    )
 
-    def statement_view(self, request: HttpRequest) -> HttpResponse:
-        return statement_view(
-            self,
-            request,
-            matcher=InvoiceMatcher(),
-            permission="bookings.add_payment",
-            title=gettext("Match a bank statement to invoices"),
-            done_url=reverse("admin:bookings_payment_changelist"),
-            errors=(services.PaymentError,),
-            describe=lambda: (
-                gettext(
-                    "Upload the bank's statement: each transfer whose message names an invoice number "
-                    "(e.g. %(example)s) is matched to that invoice, for you to confirm."
-                )
-                % {"example": f"{settings.INVOICE_NUMBER_PREFIX}-2027-000123"}
-            ),
-        )
+    def statement_intro_text(self) -> str:
+        return str(self.statement_intro) % {"example": f"{settings.INVOICE_NUMBER_PREFIX}-2027-000123"}
 
 
 class FapiaoIssuedFilter(admin.SimpleListFilter):

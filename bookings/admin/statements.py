@@ -18,6 +18,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -191,3 +192,40 @@ def statement_view(
     return TemplateResponse(
         request, "admin/statement_upload.html", context, status=400 if form.is_bound else 200
     )
+
+
+class StatementAdminMixin:
+    """A payments list's "Match a bank statement" page, at ``statement/``; the admin names its
+    matcher, the permission to record, the service's refusals and the page's words."""
+
+    statement_matcher: type[Matcher]
+    statement_permission: str
+    statement_errors: tuple[type[Exception], ...]
+    statement_title: str
+    statement_intro: str
+
+    def statement_intro_text(self) -> str:
+        return str(self.statement_intro)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "statement/",
+                self.admin_site.admin_view(self.statement_view),
+                name="{}_{}_statement".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def statement_view(self, request: HttpRequest) -> HttpResponse:
+        return statement_view(
+            self,
+            request,
+            matcher=self.statement_matcher(),
+            permission=self.statement_permission,
+            title=str(self.statement_title),
+            done_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
+            errors=self.statement_errors,
+            describe=self.statement_intro_text,
+        )

@@ -59,6 +59,7 @@ from .invoices import (
     invoice_issue_for_plan,
     invoice_reminders_queue_due,
     invoices_with_paid,
+    money_entry_fields,
     money_entry_refusal,
     payment_record,
 )
@@ -135,6 +136,7 @@ __all__ = [
     "line_days",
     "line_needs",
     "line_state",
+    "money_entry_fields",
     "money_entry_refusal",
     "payment_record",
     "plan_cancel_unpaid_deposits",

@@ -159,6 +159,21 @@ def money_entry_refusal(
     return None
 
 
+def money_entry_fields(
+    *, kind: str, amount: Decimal, paid_on: date, method: str, payer_reference: str, note: str, by: User
+) -> dict:
+    """The fields of a MoneyEntry as stored: the payer's reference on one line, the note trimmed."""
+    return {
+        "kind": kind,
+        "amount": amount,
+        "paid_on": paid_on,
+        "method": method,
+        "payer_reference": " ".join(payer_reference.split()),
+        "note": note.strip(),
+        "recorded_by": by,
+    }
+
+
 @transaction.atomic
 def payment_record(
     *,
@@ -191,13 +206,15 @@ def payment_record(
         raise PaymentError(refusal[0], field=refusal[1])
     payment = Payment.objects.create(
         invoice=invoice,
-        kind=kind,
-        amount=amount,
-        paid_on=paid_on,
-        method=method,
-        payer_reference=" ".join(payer_reference.split()),
-        note=note.strip(),
-        recorded_by=by,
+        **money_entry_fields(
+            kind=kind,
+            amount=amount,
+            paid_on=paid_on,
+            method=method,
+            payer_reference=payer_reference,
+            note=note,
+            by=by,
+        ),
     )
     return payment, paid + payment.signed_amount
 

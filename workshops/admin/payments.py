@@ -11,12 +11,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bookings.admin import MoneyEntryForm, RecordOnlyAdmin, csv_safe, money_field, studio_today
-from bookings.admin.statements import Matcher, statement_view
+from bookings.admin.statements import Matcher, StatementAdminMixin
 from bookings.money import format_cny
 from bookings.statements import StatementLine
 
@@ -167,7 +167,7 @@ class PlaceMatcher(Matcher):
 
 
 @admin.register(PlacePayment)
-class PlacePaymentAdmin(RecordOnlyAdmin):
+class PlacePaymentAdmin(StatementAdminMixin, RecordOnlyAdmin):
     list_display = [
         "paid_on",
         "payment_reference",
@@ -260,28 +260,11 @@ class PlacePaymentAdmin(RecordOnlyAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         return record_view(self, request)
 
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "statement/",
-                self.admin_site.admin_view(self.statement_view),
-                name="{}_{}_statement".format(*info),
-            ),
-            *super().get_urls(),
-        ]
-
-    def statement_view(self, request: HttpRequest) -> HttpResponse:
-        return statement_view(
-            self,
-            request,
-            matcher=PlaceMatcher(),
-            permission=RECORD_PERMISSION,
-            title=gettext("Match a bank statement to workshop places"),
-            done_url=reverse("admin:workshops_placepayment_changelist"),
-            errors=(services.EnrolmentError,),
-            describe=lambda: gettext(
-                "Upload the bank's statement: each transfer whose message names a payment reference "
-                "(e.g. HDW-K7M2-Q9XP) is matched to that place, for you to confirm."
-            ),
-        )
+    statement_matcher = PlaceMatcher
+    statement_permission = RECORD_PERMISSION
+    statement_errors = (services.EnrolmentError,)
+    statement_title = _("Match a bank statement to workshop places")
+    statement_intro = _(
+        "Upload the bank's statement: each transfer whose message names a payment reference "
+        "(e.g. HDW-K7M2-Q9XP) is matched to that place, for you to confirm."
+    )

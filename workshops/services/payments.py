@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from bookings import history
 from bookings.models import Notification, User
-from bookings.services import money_entry_refusal
+from bookings.services import money_entry_fields, money_entry_refusal
 
 from ..models import Enrolment, PlacePayment, Session, normalize_payment_reference
 from ..selectors import enrolments_with_payments
@@ -82,13 +82,15 @@ def place_payment_record(
         raise EnrolmentError(refusal[0], field=refusal[1])
     payment = PlacePayment.objects.create(
         enrolment=enrolment,
-        kind=kind,
-        amount=amount,
-        paid_on=paid_on,
-        method=method,
-        payer_reference=" ".join(payer_reference.split()),
-        note=note.strip(),
-        recorded_by=by,
+        **money_entry_fields(
+            kind=kind,
+            amount=amount,
+            paid_on=paid_on,
+            method=method,
+            payer_reference=payer_reference,
+            note=note,
+            by=by,
+        ),
     )
     if kind == PlacePayment.Kind.PAYMENT:
         paid += amount
