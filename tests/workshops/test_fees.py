@@ -315,9 +315,23 @@ def test_a_payment_recorded_as_the_sweep_releases_the_place_is_never_lost(round_
     if unpaid.status == Enrolment.Status.CONFIRMED:  # the payment came first
         assert unpaid.paid_at is not None
         assert state(unpaid) == PlacePaymentState.PAID
-    else:  # the release came first: the money is owed back in full
+    else:  # the release came first: the money is owed back in full, the place offered on
         assert state(unpaid) == PlacePaymentState.REFUND_DUE
-        assert Enrolment.objects.filter(session=session, status=Enrolment.Status.CONFIRMED).count() == 1
+        assert Enrolment.objects.filter(session=session, status=Enrolment.Status.OFFERED).count() == 1
+
+
+@pytest.mark.django_db
+def test_money_arriving_after_the_release_is_recorded_and_owed_back():
+    session = fee_session(capacity=1)
+    unpaid = register(session, 1)
+    waiting = register(session, 2)
+
+    with time_machine.travel(at(unpaid.payment_due_on + timedelta(days=1)), tick=False):
+        services.place_release_unpaid()
+        pay(unpaid, FEE)
+
+    assert state(unpaid) == PlacePaymentState.REFUND_DUE
+    assert Enrolment.objects.get(pk=waiting.pk).status == Enrolment.Status.OFFERED
 
 
 # --- Cancelling and refunds -------------------------------------------------------------
