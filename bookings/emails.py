@@ -276,18 +276,13 @@ def booking_notify(*, booking: Booking, kind: str, by: User | None = None) -> in
     about = reminder_day(booking, kind)
     if about is not None:  # once per shoot day it is about: a shoot moved or extended is told again
         event += f":{about:%Y%m%d}"
-    for member in _crew_recipients(booking):
-        queued += bool(
-            notification_queue_message(
-                kind=kind,
-                recipient=member.email,
-                language=member.language,
-                dedupe_key=f"{event}:user:{member.pk}",
-                build=lambda member=member: _crew_message(booking, kind, member=member, by=by),
-                booking=booking,
-                about_date=about,
-            )
-        )
+    queued += _crew_event_notify(
+        booking=booking,
+        kind=kind,
+        event=event,
+        build=lambda member: _crew_message(booking, kind, member=member, by=by),
+        about_date=about,
+    )
     if kind in STAFF_KINDS and not (kind == Kind.BOOKING_CANCELLED and (by is None or by.is_staff)):
         for address, language in _staff_recipients():
             digest = hashlib.sha256(address.encode()).hexdigest()[:16]
@@ -1223,7 +1218,14 @@ def fapiao_requested_notify(*, request) -> int:
     )
 
 
-def _crew_event_notify(*, booking: Booking, kind: str, event: str, build: Callable[[User], Message]) -> int:
+def _crew_event_notify(
+    *,
+    booking: Booking,
+    kind: str,
+    event: str,
+    build: Callable[[User], Message],
+    about_date: date | None = None,
+) -> int:
     """Queue one message per active crew member of ``booking``, at most once per ``event``."""
     queued = 0
     for member in _crew_recipients(booking):
@@ -1235,6 +1237,7 @@ def _crew_event_notify(*, booking: Booking, kind: str, event: str, build: Callab
                 dedupe_key=f"{event}:user:{member.pk}",
                 build=lambda member=member: build(member),
                 booking=booking,
+                about_date=about_date,
             )
         )
     return queued
